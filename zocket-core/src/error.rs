@@ -1,0 +1,103 @@
+//! Typed error frames: what the server answers instead of dropping a frame.
+
+use serde::{Deserialize, Serialize};
+
+/// Stable error codes carried in `zocket.error` frames. Clients may match on
+/// them; new codes may be added, existing ones keep their meaning.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// The frame was not a JSON object with a string `type`.
+    InvalidJson,
+    /// No incoming message has this `type`.
+    UnknownType,
+    /// The payload did not match the message's fields or failed validation.
+    InvalidPayload,
+    /// Middleware refused the message.
+    Refused,
+    /// Binary frames carry no zocket messages.
+    BinaryUnsupported,
+    /// The connection sent messages faster than its rate limit.
+    RateLimited,
+    /// The handler failed in a way the application chose to report.
+    HandlerError,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::InvalidJson => "invalid_json",
+            ErrorCode::UnknownType => "unknown_type",
+            ErrorCode::InvalidPayload => "invalid_payload",
+            ErrorCode::Refused => "refused",
+            ErrorCode::BinaryUnsupported => "binary_unsupported",
+            ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::HandlerError => "handler_error",
+        }
+    }
+}
+
+/// The payload of a `zocket.error` frame.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorPayload {
+    pub code: ErrorCode,
+    pub message: String,
+    /// The `type` of the message this error answers, when it could be read.
+    #[serde(rename = "for")]
+    pub for_type: Option<String>,
+    /// The wire path of the offending field, for `invalid_payload`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+}
+
+/// Why an incoming frame could not be turned into a message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FrameError {
+    #[error("frame is not a zocket message: {0}")]
+    InvalidJson(String),
+    #[error("unknown message type `{0}`")]
+    UnknownType(String),
+    #[error("invalid payload for `{for_type}` at `{path}`: {message}")]
+    InvalidPayload {
+        for_type: String,
+        path: String,
+        message: String,
+    },
+}
+
+impl FrameError {
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            FrameError::InvalidJson(_) => ErrorCode::InvalidJson,
+            FrameError::UnknownType(_) => ErrorCode::UnknownType,
+            FrameError::InvalidPayload { .. } => ErrorCode::InvalidPayload,
+        }
+    }
+
+    pub fn to_payload(&self) -> ErrorPayload {
+        match self {
+            FrameError::InvalidJson(message) => ErrorPayload {
+                code: self.code(),
+                message: message.clone(),
+                for_type: None,
+                path: None,
+            },
+            FrameError::UnknownType(ty) => ErrorPayload {
+                code: self.code(),
+                message: format!("unknown message type `{ty}`"),
+                for_type: Some(ty.clone()),
+                path: None,
+            },
+            FrameError::InvalidPayload {
+                for_type,
+                path,
+                message,
+            } => ErrorPayload {
+                code: self.code(),
+                message: message.clone(),
+                for_type: Some(for_type.clone()),
+                path: Some(path.clone()),
+            },
+        }
+    }
+}
