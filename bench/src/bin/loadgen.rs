@@ -687,7 +687,7 @@ impl Lg {
     }
 
     /// Reads what the socket has; returns false when the read budget ran out.
-    fn read_slot(&mut self, slot: usize) -> bool {
+    fn read_slot(&mut self, slot: usize, to_eof: bool) -> bool {
         let Some(conn) = self.conns[slot].as_mut() else {
             return true;
         };
@@ -700,6 +700,7 @@ impl Lg {
                 self.scratch.resize(k + SCRATCH, 0);
             }
             self.scratch[..k].copy_from_slice(&conn.partial);
+            let space = self.scratch.len() - k;
             match conn.sock.read(&mut self.scratch[k..]) {
                 Ok(0) => {
                     conn_lost(conn, &mut self.ctx);
@@ -720,6 +721,12 @@ impl Lg {
                         self.dirty.push(slot);
                     }
                     if conn.st == St::Dead {
+                        return true;
+                    }
+                    // A short read drained the socket: with edge-triggered
+                    // epoll, data arriving later raises a new event, so the
+                    // extra read that would return EAGAIN is skipped.
+                    if n < space && !to_eof {
                         return true;
                     }
                 }
@@ -786,7 +793,7 @@ impl Lg {
             )
         }));
         for slot in again {
-            if !self.read_slot(slot) {
+            if !self.read_slot(slot, true) {
                 self.again.push(slot);
             }
         }
@@ -816,7 +823,7 @@ impl Lg {
                             }
                         }
                     }
-                } else if !self.read_slot(slot) {
+                } else if !self.read_slot(slot, closed) {
                     self.again.push(slot);
                 }
             }
