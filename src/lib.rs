@@ -1,1 +1,117 @@
-//! placeholder
+//! # zocket
+//!
+//! Typed, room-based realtime apps over WebSockets. Declare every message
+//! once, in a module; get typed handlers and sends on the server and a typed
+//! client from the same declaration.
+//!
+//! ```
+//! #[zocket::router]
+//! pub mod chat {
+//!     #[headers]
+//!     pub struct Headers {
+//!         #[zocket(default = "Anonymous")]
+//!         pub user_name: String,
+//!     }
+//!
+//!     pub mod rooms {
+//!         #[incoming]
+//!         pub struct Join { pub room_id: String }
+//!         #[outgoing]
+//!         pub struct OnJoin { pub room_id: String, pub user_name: String }
+//!     }
+//! }
+//!
+//! // Wire names are the dotted path in lowerCamelCase.
+//! use zocket::Message;
+//! assert_eq!(<chat::rooms::OnJoin as Message>::TYPE, "rooms.onJoin");
+//! ```
+//!
+//! The server implements the generated `chat::Server` trait (connection
+//! lifecycle and middleware) and one `Handlers` trait per namespace (one
+//! async method per incoming message; a missing one is a compile error),
+//! then serves with `chat::Router::server(app).serve(addr)`. See the
+//! README and the `examples` package for a complete chat server and client.
+//!
+//! ## What the macro accepts
+//! - `#[headers]` on one struct at the top level: connection headers, read
+//!   from HTTP headers and URL query parameters (`user_name` ↔ `user-name`).
+//! - `#[incoming]` / `#[outgoing]` on structs with named fields inside a
+//!   namespace module (any depth). `#[incoming(rename = "x")]` changes the
+//!   wire name.
+//! - `#[zocket(default = value)]` / `#[zocket(default)]` on a field,
+//!   `#[zocket(validate = path)]` on a field (`fn(&T) -> Result<(), E>`) or a
+//!   struct (`fn(&Self) -> Result<(), E>`), `#[zocket(rename = "x")]` on a
+//!   field or a namespace module. Any `#[serde(..)]` attribute also works.
+
+pub use zocket_core::{
+    close, validate, ClientId, ErrorCode, ErrorPayload, Incoming, Message, MessageSet, NoHeaders,
+    Outgoing, Router, Timestamp, Validate, ValidationError,
+};
+pub use zocket_macros::{headers, incoming, outgoing, router};
+
+pub use chrono;
+
+#[cfg(feature = "server")]
+pub use zocket_runtime::{
+    Config, Ctx, Delivery, Handle, Outbound, Refusal, Reject, RoomError, Rooms, Zocket,
+};
+
+/// The typed client.
+#[cfg(feature = "client")]
+pub mod client {
+    pub use zocket_client::{
+        Backoff, Client, ClientBuilder, ClientConfig, CloseInfo, ConnectError, Messages, SendError,
+        State, Subscription,
+    };
+}
+
+/// What generated code calls. Not public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use serde;
+    pub use zocket_core::wire::decode_payload;
+    pub use zocket_core::{
+        ClientId, FrameError, Incoming, Message, MessageSet, NoHeaders, Outgoing, Router, Validate,
+        ValidationError,
+    };
+
+    #[cfg(feature = "server")]
+    pub mod server {
+        pub use zocket_runtime::{
+            Ctx, Dispatch, Outbound, Refusal, Reject, Sender, ServerRouter, Zocket,
+        };
+    }
+
+    #[cfg(feature = "client")]
+    pub mod client {
+        pub use zocket_client::{Client, ClientRouter, Core, SendError, Subscription};
+    }
+}
+
+#[doc(hidden)]
+#[cfg(feature = "server")]
+#[macro_export]
+macro_rules! __cfg_server {
+    ($($item:item)*) => { $($item)* };
+}
+
+#[doc(hidden)]
+#[cfg(not(feature = "server"))]
+#[macro_export]
+macro_rules! __cfg_server {
+    ($($item:item)*) => {};
+}
+
+#[doc(hidden)]
+#[cfg(feature = "client")]
+#[macro_export]
+macro_rules! __cfg_client {
+    ($($item:item)*) => { $($item)* };
+}
+
+#[doc(hidden)]
+#[cfg(not(feature = "client"))]
+#[macro_export]
+macro_rules! __cfg_client {
+    ($($item:item)*) => {};
+}

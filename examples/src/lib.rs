@@ -1,0 +1,149 @@
+//! The chat router shared by the `chat` server and the `chat-client`
+//! binary: the seed's Chat Rooms example, in Rust.
+
+/// Chat rooms: join, leave, talk; everyone in a room hears about it.
+#[zocket::router]
+pub mod chat {
+    /// Sent as the `user-name` HTTP header or query parameter.
+    #[headers]
+    pub struct Headers {
+        #[zocket(default = "Anonymous", validate = zocket::validate::max_len::<64>)]
+        pub user_name: String,
+    }
+
+    pub mod rooms {
+        #[incoming]
+        pub struct Join {
+            #[zocket(validate = zocket::validate::not_empty)]
+            pub room_id: String,
+        }
+
+        #[incoming]
+        pub struct Leave {
+            pub room_id: String,
+        }
+
+        #[incoming]
+        pub struct Message {
+            pub room_id: String,
+            pub content: String,
+        }
+
+        #[outgoing]
+        pub struct OnJoin {
+            pub room_id: String,
+            pub user_name: String,
+        }
+
+        #[outgoing]
+        pub struct OnLeave {
+            pub room_id: String,
+            pub user_name: String,
+        }
+
+        #[outgoing]
+        pub struct OnMessage {
+            pub room_id: String,
+            pub user_name: String,
+            pub content: String,
+            pub timestamp: zocket::Timestamp,
+        }
+    }
+}
+
+/// The chat server's behaviour, as the seed describes it.
+pub mod server {
+    use super::chat::{self, rooms};
+    use zocket::{ClientId, Reject};
+
+    /// The chat application. Stateless: rooms live in zocket's room map.
+    #[derive(Debug, Default, Clone, Copy)]
+    pub struct Chat;
+
+    /// What a connection carries: the name it gave.
+    #[derive(Debug)]
+    pub struct User {
+        pub user_name: String,
+    }
+
+    impl chat::Server for Chat {
+        type Context = User;
+
+        async fn on_connect(
+            &self,
+            headers: chat::Headers,
+            client_id: &ClientId,
+        ) -> Result<User, Reject> {
+            tracing::info!(%client_id, user = %headers.user_name, "connected");
+            Ok(User {
+                user_name: headers.user_name,
+            })
+        }
+
+        async fn on_disconnect(&self, cx: &chat::Ctx<User>) {
+            // Unlike the original, on_disconnect can still send: tell each
+            // room this user was in that they left.
+            let rooms = cx.rooms().current();
+            for room_id in &rooms {
+                cx.send()
+                    .rooms()
+                    .on_leave(rooms::OnLeave {
+                        room_id: room_id.clone(),
+                        user_name: cx.user_name.clone(),
+                    })
+                    .except_self()
+                    .to_room([room_id]);
+            }
+            let rooms: Vec<&str> = rooms.iter().map(String::as_str).collect();
+            tracing::info!(
+                user = %cx.user_name,
+                client_id = %cx.client_id(),
+                rooms = %if rooms.is_empty() { "none".to_owned() } else { rooms.join(", ") },
+                "disconnected"
+            );
+        }
+    }
+
+    impl rooms::Handlers for Chat {
+        async fn join(&self, cx: &chat::Ctx<User>, message: rooms::Join) {
+            if let Err(error) = cx.rooms().join(&message.room_id) {
+                tracing::info!(user = %cx.user_name, %error, "join refused");
+                return;
+            }
+            cx.send()
+                .rooms()
+                .on_join(rooms::OnJoin {
+                    room_id: message.room_id.clone(),
+                    user_name: cx.user_name.clone(),
+                })
+                .to_room([&message.room_id]);
+        }
+
+        async fn leave(&self, cx: &chat::Ctx<User>, message: rooms::Leave) {
+            cx.send()
+                .rooms()
+                .on_leave(rooms::OnLeave {
+                    room_id: message.room_id.clone(),
+                    user_name: cx.user_name.clone(),
+                })
+                .to_room([&message.room_id]);
+            cx.rooms().leave(&message.room_id);
+        }
+
+        async fn message(&self, cx: &chat::Ctx<User>, message: rooms::Message) {
+            if !cx.rooms().has(&message.room_id) {
+                tracing::info!(user = %cx.user_name, room = %message.room_id, "message to a room not joined");
+                return;
+            }
+            cx.send()
+                .rooms()
+                .on_message(rooms::OnMessage {
+                    room_id: message.room_id.clone(),
+                    user_name: cx.user_name.clone(),
+                    content: message.content,
+                    timestamp: zocket::chrono::Utc::now(),
+                })
+                .to_room([&message.room_id]);
+        }
+    }
+}

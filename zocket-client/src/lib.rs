@@ -1,0 +1,15 @@
+//! zocket's typed Rust client on tokio. Use it through the `zocket` crate
+//! with a router's generated `Client` alias.
+
+mod client;
+mod config;
+mod conn;
+mod dispatch;
+mod error;
+mod queue;
+
+pub use client::{Client, ClientBuilder, ClientRouter, CloseInfo, Core, Messages, State};
+pub use config::{Backoff, ClientConfig};
+pub use dispatch::Subscription;
+pub use error::{ConnectError, SendError};
+pub use zocket_core::error::{ErrorCode, ErrorPayload};

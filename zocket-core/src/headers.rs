@@ -34,17 +34,22 @@ impl HeaderError {
 /// overrides an HTTP header of the same (case-insensitive) name. Values are
 /// strings on the wire and are parsed into numbers or booleans where the
 /// field asks for one.
-pub fn parse_headers<H, K, V>(
-    http: impl IntoIterator<Item = (K, V)>,
-    query: impl IntoIterator<Item = (K, V)>,
+pub fn parse_headers<H, K1, V1, K2, V2>(
+    http: impl IntoIterator<Item = (K1, V1)>,
+    query: impl IntoIterator<Item = (K2, V2)>,
 ) -> Result<H, HeaderError>
 where
     H: DeserializeOwned + Validate,
-    K: AsRef<str>,
-    V: AsRef<str>,
+    K1: AsRef<str>,
+    V1: AsRef<str>,
+    K2: AsRef<str>,
+    V2: AsRef<str>,
 {
     let mut merged: BTreeMap<String, String> = BTreeMap::new();
-    for (k, v) in http.into_iter().chain(query) {
+    for (k, v) in http {
+        merged.insert(k.as_ref().to_ascii_lowercase(), v.as_ref().to_owned());
+    }
+    for (k, v) in query {
         merged.insert(k.as_ref().to_ascii_lowercase(), v.as_ref().to_owned());
     }
     let encoded = serde_urlencoded::to_string(&merged).map_err(|e| HeaderError {
@@ -114,10 +119,11 @@ mod tests {
 
     #[test]
     fn bad_values_and_failed_validation_are_listed() {
-        let err = parse_headers::<Headers, _, _>(NONE, [("age", "old")]).unwrap_err();
+        let err = parse_headers::<Headers, _, _, _, _>(NONE, [("age", "old")]).unwrap_err();
         assert_eq!(err.details[0].path, "age");
-        let err = parse_headers::<Headers, _, _>(NONE, [("user-name", "x".repeat(11).as_str())])
-            .unwrap_err();
+        let err =
+            parse_headers::<Headers, _, _, _, _>(NONE, [("user-name", "x".repeat(11).as_str())])
+                .unwrap_err();
         assert_eq!(err.details[0].path, "user-name");
         let body: serde_json::Value = serde_json::from_str(&err.body()).unwrap();
         assert_eq!(body["error"], "Invalid headers");

@@ -9,12 +9,15 @@ pub mod error;
 pub mod headers;
 pub mod id;
 pub mod message;
+pub mod validate;
 pub mod wire;
 
 pub use error::{ErrorCode, ErrorPayload, FrameError};
 pub use headers::{parse_headers, HeaderError, HeaderIssue};
 pub use id::ClientId;
-pub use message::{Incoming, Message, Outgoing, Validate, ValidationError};
+pub use message::{
+    Incoming, Message, MessageSet, NoHeaders, Outgoing, Router, Validate, ValidationError,
+};
 
 /// The time type for message fields: travels as an RFC 3339 string and
 /// arrives on the other side as a time again, not as a string.

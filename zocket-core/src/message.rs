@@ -18,6 +18,36 @@ pub trait Incoming: Message {}
 /// A message the server sends and the client listens for.
 pub trait Outgoing: Message {}
 
+/// A router declared with `#[zocket::router]`: its headers and the two sets
+/// of messages. Both ends build on this; the server and the client add their
+/// own accessor types.
+pub trait Router: Send + Sync + 'static {
+    type Headers: Serialize + DeserializeOwned + Validate + Send + Sync + 'static;
+    /// Every message a client may send, as one enum.
+    type Incoming: MessageSet;
+    /// Every message the server may send, as one enum.
+    type Outgoing: MessageSet;
+}
+
+/// The generated enum of one direction's messages, namespaces nesting as
+/// variants (`chat::Incoming::Rooms(rooms::Incoming::Join(..))`).
+pub trait MessageSet: Sized + Clone + std::fmt::Debug + Send + Sync + 'static {
+    /// Every wire type in the set.
+    const TYPES: &'static [&'static str];
+    /// Decodes the payload of a frame of type `ty`.
+    fn decode(ty: &str, payload: &str) -> Result<Self, crate::FrameError>;
+    /// The wire type of this message.
+    fn ty(&self) -> &'static str;
+    /// The message struct inside, for listeners that downcast to it.
+    fn as_any(&self) -> &(dyn std::any::Any + Send + Sync);
+}
+
+/// The headers of a router that declares none: accepts anything.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct NoHeaders {}
+
+impl Validate for NoHeaders {}
+
 /// Checks beyond what the types say (lengths, ranges, formats).
 ///
 /// The router macro implements this for every message and for the headers

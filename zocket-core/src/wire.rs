@@ -54,13 +54,11 @@ pub fn decode_payload<T: DeserializeOwned + Validate>(
             message: e.into_inner().to_string(),
         }
     })?;
-    value
-        .validate()
-        .map_err(|e| FrameError::InvalidPayload {
-            for_type: for_type.to_owned(),
-            path: e.path,
-            message: e.message,
-        })?;
+    value.validate().map_err(|e| FrameError::InvalidPayload {
+        for_type: for_type.to_owned(),
+        path: e.path,
+        message: e.message,
+    })?;
     Ok(value)
 }
 
@@ -72,7 +70,10 @@ pub fn encode<M: Message>(payload: &M) -> Result<String, serde_json::Error> {
 
 /// Like [`encode`] for a type known only at run time (the untyped
 /// `rooms.broadcast(room, "ns.msg", payload)`).
-pub fn encode_as<T: Serialize + ?Sized>(ty: &str, payload: &T) -> Result<String, serde_json::Error> {
+pub fn encode_as<T: Serialize + ?Sized>(
+    ty: &str,
+    payload: &T,
+) -> Result<String, serde_json::Error> {
     let mut out = Vec::with_capacity(64);
     out.extend_from_slice(b"{\"type\":");
     serde_json::to_writer(&mut out, ty)?;
@@ -116,7 +117,10 @@ mod tests {
             room_id: "general".into(),
         })
         .unwrap();
-        assert_eq!(text, r#"{"type":"rooms.join","payload":{"roomId":"general"}}"#);
+        assert_eq!(
+            text,
+            r#"{"type":"rooms.join","payload":{"roomId":"general"}}"#
+        );
     }
 
     #[test]

@@ -1,0 +1,59 @@
+//! The `#[zocket::router]` attribute macro. Use it through the `zocket`
+//! crate; its documentation describes the DSL.
+//!
+//! The macro reads the module into a small model ([`parse`], [`model`]),
+//! checks it as a whole ([`check`]), reporting every mistake at once under
+//! the offending token, then generates code from the model ([`gen`]).
+
+mod attr;
+mod case;
+mod check;
+mod ctxt;
+mod gen;
+mod model;
+mod parse;
+
+use proc_macro::TokenStream;
+use syn::parse_macro_input;
+
+/// Turns a module of message structs into a typed zocket router. See the
+/// `zocket` crate's documentation.
+#[proc_macro_attribute]
+pub fn router(args: TokenStream, input: TokenStream) -> TokenStream {
+    let args = proc_macro2::TokenStream::from(args);
+    let mut module = parse_macro_input!(input as syn::ItemMod);
+    let cx = ctxt::Ctxt::default();
+    if !args.is_empty() {
+        cx.error(&args, "#[zocket::router] takes no arguments");
+    }
+    let router = parse::parse(&cx, &mut module);
+    check::check(&cx, &router);
+    match cx.check() {
+        Ok(()) => gen::expand(&router, module).into(),
+        Err(e) => e.to_compile_error().into(),
+    }
+}
+
+macro_rules! outside_router {
+    ($name:ident) => {
+        #[doc = concat!("Marks a struct inside a `#[zocket::router]` module. Alone it is an error: `#[", stringify!($name), "]` only means something inside a router.")]
+        #[proc_macro_attribute]
+        pub fn $name(_args: TokenStream, input: TokenStream) -> TokenStream {
+            let input = proc_macro2::TokenStream::from(input);
+            let error = syn::Error::new(
+                proc_macro2::Span::call_site(),
+                concat!(
+                    "`#[",
+                    stringify!($name),
+                    "]` only works on a struct inside a `#[zocket::router]` module"
+                ),
+            )
+            .to_compile_error();
+            quote::quote!(#error #input).into()
+        }
+    };
+}
+
+outside_router!(incoming);
+outside_router!(outgoing);
+outside_router!(headers);

@@ -1,0 +1,22 @@
+//! The zocket server: hosts a `#[zocket::router]` on axum's WebSocket
+//! upgrade, with a sharded room map and a bounded queue and writer task per
+//! connection. Use it through the `zocket` crate.
+
+mod config;
+mod conn;
+mod ctx;
+mod hub;
+mod peer;
+mod room;
+mod router;
+mod send;
+mod server;
+
+pub use config::Config;
+pub use ctx::{Ctx, RoomError, Rooms};
+pub use router::{Dispatch, Refusal, Reject, ServerRouter};
+pub use send::{Delivery, Outbound, Sender};
+pub use server::{Handle, Zocket};
+
+#[doc(hidden)]
+pub use axum;

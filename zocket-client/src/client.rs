@@ -1,0 +1,340 @@
+//! The typed client: [`Client`] and what the generated accessors call.
+
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use parking_lot::Mutex;
+use tokio::sync::{mpsc, watch, Notify};
+use zocket_core::error::ErrorPayload;
+use zocket_core::{wire, Incoming, MessageSet, Outgoing, Router};
+
+use crate::config::{Backoff, ClientConfig};
+use crate::conn;
+use crate::dispatch::{Key, Listeners, Subscription};
+use crate::error::{ConnectError, SendError};
+use crate::queue::SendQueue;
+
+/// The client half of a router: the typed accessor types the macro makes.
+pub trait ClientRouter: Router + Sized {
+    type Send<'a>: From<&'a Core<Self>>;
+    type On<'a>: From<&'a Core<Self>>;
+}
+
+/// Where the connection is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum State {
+    Connecting,
+    Open,
+    /// Waiting before the next attempt.
+    Reconnecting,
+    /// Closed by `close()`, or gone with reconnecting disabled.
+    Closed,
+}
+
+/// Why a connection ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CloseInfo {
+    /// The close code the server sent, if it sent a close frame.
+    pub code: Option<u16>,
+    pub reason: String,
+}
+
+/// The shared state behind a [`Client`] and its accessors.
+pub struct Core<R: Router> {
+    pub(crate) queue: SendQueue,
+    pub(crate) listeners: Arc<Listeners>,
+    streams: Mutex<Vec<mpsc::UnboundedSender<R::Outgoing>>>,
+    pub(crate) state: watch::Sender<State>,
+    pub(crate) url: String,
+    pub(crate) config: ClientConfig,
+    /// Wakes the connection loop for `close()` / `reconnect()`.
+    pub(crate) control: Notify,
+    pub(crate) closed: std::sync::atomic::AtomicBool,
+    pub(crate) reconnect_now: std::sync::atomic::AtomicBool,
+    router: PhantomData<fn() -> R>,
+}
+
+impl<R: Router> Core<R> {
+    /// Queues a message for sending. Called by the generated accessors.
+    pub fn send<M: Incoming>(&self, message: &M) -> Result<(), SendError> {
+        if self.closed.load(std::sync::atomic::Ordering::Acquire) {
+            return Err(SendError::Closed);
+        }
+        self.queue.push(wire::encode(message)?)
+    }
+
+    /// Adds a listener for `M`. Called by the generated accessors.
+    pub fn on<M, F>(&self, listener: F) -> Subscription
+    where
+        M: Outgoing,
+        F: Fn(&M) + Send + Sync + 'static,
+    {
+        self.listeners.add(
+            Key::Message(M::TYPE),
+            Arc::new(move |any| {
+                if let Some(m) = any.downcast_ref::<M>() {
+                    listener(m);
+                }
+            }),
+        )
+    }
+
+    /// Handles one text frame from the server.
+    pub(crate) fn dispatch(&self, text: &str) {
+        let env = match wire::Envelope::parse(text) {
+            Ok(env) => env,
+            Err(error) => {
+                tracing::warn!(%error, "server sent a frame that is not a zocket message");
+                return;
+            }
+        };
+        if env.ty == wire::ERROR_TYPE {
+            match serde_json::from_str::<ErrorPayload>(env.payload_str()) {
+                Ok(error) => {
+                    tracing::debug!(?error, "server error frame");
+                    self.listeners.emit(Key::Error, &error);
+                }
+                Err(error) => tracing::warn!(%error, "malformed zocket.error frame"),
+            }
+            return;
+        }
+        let message = match R::Outgoing::decode(&env.ty, env.payload_str()) {
+            Ok(m) => m,
+            Err(error) => {
+                tracing::warn!(%error, "server message did not decode");
+                return;
+            }
+        };
+        self.listeners
+            .emit(Key::Message(message.ty()), message.as_any());
+        let mut streams = self.streams.lock();
+        if !streams.is_empty() {
+            streams.retain(|tx| tx.send(message.clone()).is_ok());
+        }
+    }
+
+    pub(crate) fn set_state(&self, state: State) {
+        self.state.send_replace(state);
+    }
+}
+
+/// A typed zocket client for router `R` (use the generated
+/// `my_router::Client` alias). Cheap to clone; the connection closes when
+/// the last clone is dropped.
+pub struct Client<R: Router> {
+    inner: Arc<Owner<R>>,
+}
+
+struct Owner<R: Router> {
+    core: Arc<Core<R>>,
+}
+
+impl<R: Router> Drop for Owner<R> {
+    fn drop(&mut self) {
+        self.core.request_close();
+    }
+}
+
+impl<R: Router> Clone for Client<R> {
+    fn clone(&self) -> Self {
+        Client {
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+/// Options for a [`Client`], from [`Client::builder`].
+pub struct ClientBuilder<R: Router> {
+    url: String,
+    headers: Option<R::Headers>,
+    config: ClientConfig,
+}
+
+impl<R: ClientRouter> ClientBuilder<R> {
+    /// Connection headers; sent as URL query parameters, as the original
+    /// client does (browsers cannot set WebSocket headers).
+    pub fn headers(mut self, headers: R::Headers) -> Self {
+        self.headers = Some(headers);
+        self
+    }
+
+    /// Reconnect policy; `None` to stay down after a disconnect.
+    pub fn reconnect(mut self, backoff: Option<Backoff>) -> Self {
+        self.config.reconnect = backoff;
+        self
+    }
+
+    /// Bound of the send queue (messages kept while offline).
+    pub fn max_queue(mut self, frames: usize) -> Self {
+        self.config.max_queue = frames;
+        self
+    }
+
+    pub fn config(mut self, config: ClientConfig) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// Connects once, returning the error if that first attempt fails (so a
+    /// refused connection is seen at once), then keeps the connection up
+    /// in the background.
+    pub async fn connect(self) -> Result<Client<R>, ConnectError> {
+        let mut url = self.url;
+        if let Some(headers) = &self.headers {
+            let query = serde_urlencoded::to_string(headers)?;
+            if !query.is_empty() {
+                url.push(if url.contains('?') { '&' } else { '?' });
+                url.push_str(&query);
+            }
+        }
+        let (state, _) = watch::channel(State::Connecting);
+        let core = Arc::new(Core {
+            queue: SendQueue::new(self.config.max_queue),
+            listeners: Arc::new(Listeners::default()),
+            streams: Mutex::new(Vec::new()),
+            state,
+            url,
+            config: self.config,
+            control: Notify::new(),
+            closed: Default::default(),
+            reconnect_now: Default::default(),
+            router: PhantomData,
+        });
+        let socket = conn::connect(&core).await?;
+        tokio::spawn(conn::run(core.clone(), socket));
+        Ok(Client {
+            inner: Arc::new(Owner { core }),
+        })
+    }
+}
+
+impl<R: ClientRouter> Client<R> {
+    pub fn builder(url: impl Into<String>) -> ClientBuilder<R> {
+        ClientBuilder {
+            url: url.into(),
+            headers: None,
+            config: ClientConfig::default(),
+        }
+    }
+
+    /// Connects with these headers and the default settings.
+    pub async fn connect(
+        url: impl Into<String>,
+        headers: R::Headers,
+    ) -> Result<Self, ConnectError> {
+        Self::builder(url).headers(headers).connect().await
+    }
+
+    fn core(&self) -> &Core<R> {
+        &self.inner.core
+    }
+
+    /// Typed sends: `client.send().rooms().join(Join { .. })`.
+    pub fn send(&self) -> R::Send<'_> {
+        R::Send::from(self.core())
+    }
+
+    /// Typed listeners: `client.on().rooms().on_message(|m| ..)`.
+    pub fn on(&self) -> R::On<'_> {
+        R::On::from(self.core())
+    }
+
+    /// Every message from the server, as the router's `Outgoing` enum, from
+    /// now on. Nothing is dropped: the stream buffers until read.
+    pub fn messages(&self) -> Messages<R> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        self.core().streams.lock().push(tx);
+        Messages { rx }
+    }
+
+    /// Runs after every successful (re)connect: rejoin rooms here, since the
+    /// server forgets a connection's rooms when it drops.
+    pub fn on_open<F: Fn() + Send + Sync + 'static>(&self, listener: F) -> Subscription {
+        self.core()
+            .listeners
+            .add(Key::Open, Arc::new(move |_| listener()))
+    }
+
+    pub fn on_close<F: Fn(&CloseInfo) + Send + Sync + 'static>(&self, listener: F) -> Subscription {
+        self.core().listeners.add(
+            Key::Close,
+            Arc::new(move |any| {
+                if let Some(info) = any.downcast_ref::<CloseInfo>() {
+                    listener(info);
+                }
+            }),
+        )
+    }
+
+    /// Error frames from the server (invalid payload, refused, ...).
+    pub fn on_error<F: Fn(&ErrorPayload) + Send + Sync + 'static>(
+        &self,
+        listener: F,
+    ) -> Subscription {
+        self.core().listeners.add(
+            Key::Error,
+            Arc::new(move |any| {
+                if let Some(error) = any.downcast_ref::<ErrorPayload>() {
+                    listener(error);
+                }
+            }),
+        )
+    }
+
+    pub fn state(&self) -> State {
+        *self.core().state.borrow()
+    }
+
+    /// Waits until the client is in `state`.
+    pub async fn wait_for(&self, state: State) {
+        let mut rx = self.core().state.subscribe();
+        let _ = rx.wait_for(|s| *s == state).await;
+    }
+
+    /// Closes the connection (code 1000) and stops reconnecting.
+    pub fn close(&self) {
+        self.core().request_close();
+    }
+
+    /// Drops the current connection and connects again at once.
+    pub fn reconnect(&self) {
+        let core = self.core();
+        core.reconnect_now
+            .store(true, std::sync::atomic::Ordering::Release);
+        core.control.notify_one();
+    }
+
+    /// Messages waiting to be written.
+    pub fn queued(&self) -> usize {
+        self.core().queue.len()
+    }
+}
+
+impl<R: Router> Core<R> {
+    fn request_close(&self) {
+        self.closed
+            .store(true, std::sync::atomic::Ordering::Release);
+        self.control.notify_one();
+    }
+}
+
+/// The stream returned by [`Client::messages`].
+pub struct Messages<R: Router> {
+    rx: mpsc::UnboundedReceiver<R::Outgoing>,
+}
+
+impl<R: Router> futures_core::Stream for Messages<R> {
+    type Item = R::Outgoing;
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.rx.poll_recv(cx)
+    }
+}
+
+impl<R: Router> Messages<R> {
+    /// The next message, or `None` once the client is dropped.
+    pub async fn next(&mut self) -> Option<R::Outgoing> {
+        self.rx.recv().await
+    }
+}

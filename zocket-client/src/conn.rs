@@ -1,0 +1,165 @@
+//! The connection loop: one session at a time, reconnecting with backoff
+//! until `close()`.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use tokio::net::TcpStream;
+use tokio::time::{sleep, timeout, Instant};
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use zocket_core::Router;
+
+use crate::client::{CloseInfo, Core, State};
+use crate::dispatch::Key;
+use crate::error::ConnectError;
+
+pub(crate) type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+pub(crate) async fn connect<R: Router>(core: &Core<R>) -> Result<Socket, ConnectError> {
+    core.set_state(State::Connecting);
+    let attempt = tokio_tungstenite::connect_async(core.url.as_str());
+    match timeout(core.config.connect_timeout, attempt).await {
+        Ok(Ok((socket, _response))) => Ok(socket),
+        Ok(Err(error)) => Err(error.into()),
+        Err(_) => Err(ConnectError::Timeout),
+    }
+}
+
+pub(crate) async fn run<R: Router>(core: Arc<Core<R>>, first: Socket) {
+    let mut socket = Some(first);
+    let mut attempt: u32 = 0;
+    loop {
+        let current = match socket.take() {
+            Some(s) => s,
+            None => match connect(&core).await {
+                Ok(s) => s,
+                Err(error) => {
+                    tracing::debug!(%error, attempt, "reconnect failed");
+                    if !wait_before_retry(&core, attempt).await {
+                        break;
+                    }
+                    attempt = attempt.saturating_add(1);
+                    continue;
+                }
+            },
+        };
+        attempt = 0;
+        core.set_state(State::Open);
+        core.listeners.emit(Key::Open, &());
+        let info = session(&core, current).await;
+        tracing::debug!(?info, "connection ended");
+        core.listeners.emit(Key::Close, &info);
+        if core.closed.load(Ordering::Acquire) {
+            break;
+        }
+        if core.reconnect_now.swap(false, Ordering::AcqRel) {
+            continue;
+        }
+        if !wait_before_retry(&core, attempt).await {
+            break;
+        }
+    }
+    core.set_state(State::Closed);
+}
+
+/// Waits out the backoff delay. False when the client should stop.
+async fn wait_before_retry<R: Router>(core: &Core<R>, attempt: u32) -> bool {
+    let Some(backoff) = &core.config.reconnect else {
+        return false;
+    };
+    if core.closed.load(Ordering::Acquire) {
+        return false;
+    }
+    core.set_state(State::Reconnecting);
+    let deadline = Instant::now() + backoff.delay(attempt);
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep_until(deadline) => return true,
+            _ = core.control.notified() => {
+                if core.closed.load(Ordering::Acquire) {
+                    return false;
+                }
+                if core.reconnect_now.swap(false, Ordering::AcqRel) {
+                    return true;
+                }
+            }
+        }
+    }
+}
+
+/// Runs one connection until it ends, writing queued messages and
+/// dispatching incoming ones.
+async fn session<R: Router>(core: &Core<R>, socket: Socket) -> CloseInfo {
+    let (mut sink, mut stream) = socket.split();
+    let mut batch: Vec<String> = Vec::new();
+    let idle = core.config.idle_timeout;
+    let mut last_heard = Instant::now();
+    loop {
+        tokio::select! {
+            _ = core.queue.take_all(&mut batch) => {
+                let mut result = Ok(());
+                for frame in batch.drain(..) {
+                    result = sink.feed(Message::text(frame)).await;
+                    if result.is_err() {
+                        break;
+                    }
+                }
+                if let Err(error) = result.and(sink.flush().await) {
+                    tracing::warn!(%error, "write failed; messages of this batch may be lost");
+                    return CloseInfo { code: None, reason: error.to_string() };
+                }
+            }
+            frame = stream.next() => {
+                last_heard = Instant::now();
+                match frame {
+                    Some(Ok(Message::Text(text))) => core.dispatch(text.as_str()),
+                    Some(Ok(Message::Ping(_))) => {
+                        // tungstenite queues the pong; flushing sends it.
+                        if sink.flush().await.is_err() {
+                            return CloseInfo { code: None, reason: "write failed".into() };
+                        }
+                    }
+                    Some(Ok(Message::Close(frame))) => {
+                        let _ = sink.flush().await;
+                        return match frame {
+                            Some(f) => CloseInfo { code: Some(f.code.into()), reason: f.reason.to_string() },
+                            None => CloseInfo { code: None, reason: String::new() },
+                        };
+                    }
+                    Some(Ok(_)) => {}
+                    Some(Err(error)) => return CloseInfo { code: None, reason: error.to_string() },
+                    None => return CloseInfo { code: None, reason: "connection closed".into() },
+                }
+            }
+            _ = sleep(idle.saturating_sub(last_heard.elapsed())) => {
+                if last_heard.elapsed() >= idle {
+                    tracing::warn!("server silent past the idle timeout; reconnecting");
+                    return CloseInfo { code: None, reason: "server silent".into() };
+                }
+            }
+            _ = core.control.notified() => {
+                let closing = core.closed.load(Ordering::Acquire);
+                let reconnecting = core.reconnect_now.load(Ordering::Acquire);
+                if closing || reconnecting {
+                    let close = CloseFrame { code: CloseCode::Normal, reason: "".into() };
+                    let _ = sink.send(Message::Close(Some(close))).await;
+                    // Give the server a moment to answer the close.
+                    let _ = timeout(Duration::from_secs(2), async {
+                        while let Some(Ok(m)) = stream.next().await {
+                            if m.is_close() {
+                                break;
+                            }
+                        }
+                    })
+                    .await;
+                    return CloseInfo { code: Some(1000), reason: String::new() };
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,211 @@
+//! Reading zocket's own attributes off structs, fields and modules, and
+//! stripping them so the compiler never sees them.
+
+use syn::{Attribute, Expr, LitStr, Path};
+
+use crate::ctxt::Ctxt;
+
+/// What a struct is in the router.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Role {
+    Incoming,
+    Outgoing,
+    Headers,
+}
+
+impl Role {
+    pub fn attr_name(self) -> &'static str {
+        match self {
+            Role::Incoming => "incoming",
+            Role::Outgoing => "outgoing",
+            Role::Headers => "headers",
+        }
+    }
+}
+
+/// `incoming`, `zocket::incoming`, … → the role.
+fn role_of(path: &Path) -> Option<Role> {
+    let segments: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
+    let name = match segments.as_slice() {
+        [name] => name,
+        [krate, name] if krate == "zocket" => name,
+        _ => return None,
+    };
+    match name.as_str() {
+        "incoming" => Some(Role::Incoming),
+        "outgoing" => Some(Role::Outgoing),
+        "headers" => Some(Role::Headers),
+        _ => None,
+    }
+}
+
+fn is_zocket(attr: &Attribute) -> bool {
+    attr.path().is_ident("zocket")
+}
+
+/// zocket attributes found on a struct.
+#[derive(Default)]
+pub struct StructAttrs {
+    /// The role attribute, and the attribute itself (for spans).
+    pub role: Option<(Role, Attribute)>,
+    pub rename: Option<LitStr>,
+    pub validate: Option<Path>,
+}
+
+/// Takes the role and `#[zocket(..)]` attributes off a struct. A second role
+/// attribute is an error.
+pub fn take_struct_attrs(cx: &Ctxt, attrs: &mut Vec<Attribute>) -> StructAttrs {
+    let mut out = StructAttrs::default();
+    attrs.retain(|attr| {
+        if let Some(role) = role_of(attr.path()) {
+            if let Some((first, _)) = &out.role {
+                cx.error(
+                    attr,
+                    format!(
+                        "a struct is one kind of router item; it is already `#[{}]`",
+                        first.attr_name()
+                    ),
+                );
+                return false;
+            }
+            if let syn::Meta::List(_) = &attr.meta {
+                let res = attr.parse_nested_meta(|meta| {
+                    if meta.path.is_ident("rename") && role != Role::Headers {
+                        out.rename = Some(meta.value()?.parse()?);
+                        Ok(())
+                    } else {
+                        Err(meta.error(format!(
+                            "unknown `#[{}]` argument; expected {}",
+                            role.attr_name(),
+                            if role == Role::Headers { "none" } else { "`rename = \"wireName\"`" }
+                        )))
+                    }
+                });
+                if let Err(e) = res {
+                    cx.syn_error(e);
+                }
+            } else if let syn::Meta::NameValue(nv) = &attr.meta {
+                cx.error(nv, format!("write `#[{}]` or `#[{}(rename = \"..\")]`", role.attr_name(), role.attr_name()));
+            }
+            out.role = Some((role, attr.clone()));
+            return false;
+        }
+        if is_zocket(attr) {
+            let res = attr.parse_nested_meta(|meta| {
+                if meta.path.is_ident("validate") {
+                    out.validate = Some(meta.value()?.parse()?);
+                    Ok(())
+                } else if meta.path.is_ident("rename") {
+                    out.rename = Some(meta.value()?.parse()?);
+                    Ok(())
+                } else {
+                    Err(meta.error(
+                        "unknown zocket attribute on a struct; expected `validate = path` or `rename = \"..\"`",
+                    ))
+                }
+            });
+            if let Err(e) = res {
+                cx.syn_error(e);
+            }
+            return false;
+        }
+        true
+    });
+    out
+}
+
+/// zocket attributes found on a field.
+#[derive(Default)]
+pub struct FieldAttrs {
+    /// `Some(None)` for `#[zocket(default)]`, `Some(Some(expr))` for a value.
+    pub default: Option<Option<Expr>>,
+    pub validate: Option<Path>,
+    pub rename: Option<LitStr>,
+}
+
+pub fn take_field_attrs(cx: &Ctxt, attrs: &mut Vec<Attribute>) -> FieldAttrs {
+    let mut out = FieldAttrs::default();
+    attrs.retain(|attr| {
+        if let Some(role) = role_of(attr.path()) {
+            cx.error(attr, format!("`#[{}]` goes on a struct, not on a field", role.attr_name()));
+            return false;
+        }
+        if !is_zocket(attr) {
+            return true;
+        }
+        let res = attr.parse_nested_meta(|meta| {
+            if meta.path.is_ident("default") {
+                out.default = Some(if meta.input.peek(syn::Token![=]) {
+                    Some(meta.value()?.parse()?)
+                } else {
+                    None
+                });
+                Ok(())
+            } else if meta.path.is_ident("validate") {
+                out.validate = Some(meta.value()?.parse()?);
+                Ok(())
+            } else if meta.path.is_ident("rename") {
+                out.rename = Some(meta.value()?.parse()?);
+                Ok(())
+            } else {
+                Err(meta.error(
+                    "unknown zocket attribute on a field; expected `default`, `default = value`, `validate = path` or `rename = \"..\"`",
+                ))
+            }
+        });
+        if let Err(e) = res {
+            cx.syn_error(e);
+        }
+        false
+    });
+    out
+}
+
+/// `#[zocket(rename = "..")]` on a namespace module.
+pub fn take_mod_attrs(cx: &Ctxt, attrs: &mut Vec<Attribute>) -> Option<LitStr> {
+    let mut rename = None;
+    attrs.retain(|attr| {
+        if let Some(role) = role_of(attr.path()) {
+            cx.error(
+                attr,
+                format!(
+                    "`#[{}]` goes on a struct, not on a module",
+                    role.attr_name()
+                ),
+            );
+            return false;
+        }
+        if !is_zocket(attr) {
+            return true;
+        }
+        let res = attr.parse_nested_meta(|meta| {
+            if meta.path.is_ident("rename") {
+                rename = Some(meta.value()?.parse()?);
+                Ok(())
+            } else {
+                Err(meta
+                    .error("unknown zocket attribute on a namespace; expected `rename = \"..\"`"))
+            }
+        });
+        if let Err(e) = res {
+            cx.syn_error(e);
+        }
+        false
+    });
+    rename
+}
+
+/// A role attribute on something that is not a struct.
+pub fn reject_roles(cx: &Ctxt, attrs: &[Attribute], what: &str) {
+    for attr in attrs {
+        if let Some(role) = role_of(attr.path()) {
+            cx.error(
+                attr,
+                format!(
+                    "`#[{}]` can only be put on a struct with named fields, not on {what}",
+                    role.attr_name()
+                ),
+            );
+        }
+    }
+}

@@ -1,0 +1,118 @@
+//! Client items: the typed `client.send()` and `client.on()` accessors and
+//! the `Client` alias. All behind the facade's `client` feature.
+
+use proc_macro2::TokenStream;
+use quote::quote;
+
+use crate::attr::Role;
+use crate::model::Namespace;
+
+pub fn namespace(_router: &crate::model::Router, ns: &Namespace) -> TokenStream {
+    let root = ns.to_root();
+    let is_root = ns.path.is_empty();
+    let send = (is_root || ns.has(Role::Incoming)).then(|| send_accessor(ns, &root));
+    let on = (is_root || ns.has(Role::Outgoing)).then(|| on_accessor(ns, &root));
+    let root_items = is_root.then(|| {
+        quote! {
+            /// A typed client of this router.
+            pub type Client = ::zocket::__private::client::Client<Router>;
+
+            impl ::zocket::__private::client::ClientRouter for Router {
+                type Send<'a> = __ClientSend<'a>;
+                type On<'a> = __ClientOn<'a>;
+            }
+
+            impl<'a> ::core::convert::From<&'a ::zocket::__private::client::Core<Router>> for __ClientSend<'a> {
+                fn from(core: &'a ::zocket::__private::client::Core<Router>) -> Self {
+                    __ClientSend(core)
+                }
+            }
+
+            impl<'a> ::core::convert::From<&'a ::zocket::__private::client::Core<Router>> for __ClientOn<'a> {
+                fn from(core: &'a ::zocket::__private::client::Core<Router>) -> Self {
+                    __ClientOn(core)
+                }
+            }
+        }
+    });
+    quote! {
+        ::zocket::__cfg_client! {
+            #send
+            #on
+            #root_items
+        }
+    }
+}
+
+fn send_accessor(ns: &Namespace, root: &TokenStream) -> TokenStream {
+    let methods = ns.messages(Role::Incoming).map(|m| {
+        let method = &m.method;
+        let ident = &m.ident;
+        let doc = format!(
+            "Sends `{}` (queued while offline; an error if the queue is full).",
+            m.wire
+        );
+        quote! {
+            #[doc = #doc]
+            pub fn #method(&self, message: #ident) -> ::core::result::Result<(), ::zocket::__private::client::SendError> {
+                self.0.send(&message)
+            }
+        }
+    });
+    let children = ns.children_with(Role::Incoming).map(|c| {
+        let module = &c.ident;
+        quote! {
+            pub fn #module(&self) -> #module::__ClientSend<'a> {
+                #module::__ClientSend(self.0)
+            }
+        }
+    });
+    quote! {
+        #[doc(hidden)]
+        #[derive(::core::clone::Clone, ::core::marker::Copy)]
+        pub struct __ClientSend<'a>(pub &'a ::zocket::__private::client::Core<#root::Router>);
+
+        impl<'a> __ClientSend<'a> {
+            #(#methods)*
+            #(#children)*
+        }
+    }
+}
+
+fn on_accessor(ns: &Namespace, root: &TokenStream) -> TokenStream {
+    let methods = ns.messages(Role::Outgoing).map(|m| {
+        let method = &m.method;
+        let ident = &m.ident;
+        let doc = format!(
+            "Listens for `{}`. The listener stays until the returned subscription is dropped or unsubscribed.",
+            m.wire
+        );
+        quote! {
+            #[doc = #doc]
+            pub fn #method<F>(&self, listener: F) -> ::zocket::__private::client::Subscription
+            where
+                F: ::core::ops::Fn(&#ident) + ::core::marker::Send + ::core::marker::Sync + 'static,
+            {
+                self.0.on::<#ident, F>(listener)
+            }
+        }
+    });
+    let children = ns.children_with(Role::Outgoing).map(|c| {
+        let module = &c.ident;
+        quote! {
+            pub fn #module(&self) -> #module::__ClientOn<'a> {
+                #module::__ClientOn(self.0)
+            }
+        }
+    });
+    quote! {
+        #[doc(hidden)]
+        #[derive(::core::clone::Clone, ::core::marker::Copy)]
+        pub struct __ClientOn<'a>(pub &'a ::zocket::__private::client::Core<#root::Router>);
+
+        impl<'a> __ClientOn<'a> {
+            #(#methods)*
+            #(#children)*
+        }
+    }
+}

@@ -1,0 +1,99 @@
+//! The router as the generators see it: namespaces, messages, fields, with
+//! wire names already worked out.
+
+use syn::{Ident, Path};
+
+use crate::attr::Role;
+
+pub struct Router {
+    pub headers: Option<Headers>,
+    pub root: Namespace,
+}
+
+pub struct Headers {
+    pub ident: Ident,
+}
+
+pub struct Namespace {
+    /// Module idents from the router's root (empty for the root).
+    pub path: Vec<Ident>,
+    /// The module ident (the router module's for the root).
+    pub ident: Ident,
+    /// Variant name in the parent's message enums.
+    pub variant: Ident,
+    /// The wire prefix of this namespace's messages (`rooms`, `admin.users`;
+    /// empty for the root).
+    pub wire: String,
+    pub messages: Vec<Message>,
+    pub children: Vec<Namespace>,
+}
+
+pub struct Message {
+    pub role: Role,
+    pub ident: Ident,
+    /// Full wire type, e.g. `rooms.onJoin`.
+    pub wire: String,
+    /// Handler / accessor method name, e.g. `on_join`.
+    pub method: Ident,
+    pub fields: Vec<Field>,
+    pub validate: Option<Path>,
+}
+
+pub struct Field {
+    pub ident: Ident,
+    /// The name on the wire, used in validation error paths.
+    pub wire: String,
+    pub validate: Option<Path>,
+}
+
+impl Namespace {
+    pub fn messages(&self, role: Role) -> impl Iterator<Item = &Message> {
+        self.messages.iter().filter(move |m| m.role == role)
+    }
+
+    /// Whether this namespace or one below it declares a message of `role`.
+    pub fn has(&self, role: Role) -> bool {
+        self.messages(role).next().is_some() || self.children.iter().any(|c| c.has(role))
+    }
+
+    /// Children that declare messages of `role`.
+    pub fn children_with(&self, role: Role) -> impl Iterator<Item = &Namespace> {
+        self.children.iter().filter(move |c| c.has(role))
+    }
+
+    /// Every wire type of `role` in this subtree.
+    pub fn wire_types(&self, role: Role, out: &mut Vec<String>) {
+        out.extend(self.messages(role).map(|m| m.wire.clone()));
+        for c in &self.children {
+            c.wire_types(role, out);
+        }
+    }
+
+    /// Every namespace of this subtree, this one first.
+    pub fn walk<'a>(&'a self, out: &mut Vec<&'a Namespace>) {
+        out.push(self);
+        for c in &self.children {
+            c.walk(out);
+        }
+    }
+
+    /// `super::super` from this namespace's module to the router's root.
+    pub fn to_root(&self) -> proc_macro2::TokenStream {
+        if self.path.is_empty() {
+            quote::quote!(self)
+        } else {
+            let supers = self.path.iter().map(|_| quote::quote!(super));
+            quote::quote!(#(#supers)::*)
+        }
+    }
+
+    /// The path of this namespace's module from the root, e.g. `rooms::sub`.
+    pub fn from_root(&self) -> proc_macro2::TokenStream {
+        let path = &self.path;
+        if path.is_empty() {
+            quote::quote!(self)
+        } else {
+            quote::quote!(#(#path)::*)
+        }
+    }
+}

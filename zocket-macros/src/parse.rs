@@ -1,0 +1,314 @@
+//! Reads a `#[zocket::router]` module into the [`model`](crate::model),
+//! taking zocket's attributes off the items and giving each message struct
+//! the serde derives and attributes its wire format needs.
+
+use quote::{format_ident, quote};
+use syn::{parse_quote, Expr, Fields, Ident, Item, ItemMod, ItemStruct, Lit, LitStr};
+
+use crate::attr::{self, Role};
+use crate::case;
+use crate::ctxt::Ctxt;
+use crate::model::{Field, Headers, Message, Namespace, Router};
+
+pub fn parse(cx: &Ctxt, module: &mut ItemMod) -> Router {
+    let mut headers: Option<(Headers, Ident)> = None;
+    let ident = module.ident.clone();
+    let root = match &mut module.content {
+        Some((_, items)) => namespace(cx, items, Vec::new(), ident.clone(), None, &mut headers),
+        None => {
+            cx.error(
+                &*module,
+                "#[zocket::router] needs the module's body here: `pub mod name { ... }`",
+            );
+            empty_namespace(ident)
+        }
+    };
+    Router {
+        headers: headers.map(|(h, _)| h),
+        root,
+    }
+}
+
+fn empty_namespace(ident: Ident) -> Namespace {
+    Namespace {
+        path: Vec::new(),
+        variant: ident.clone(),
+        wire: String::new(),
+        ident,
+        messages: Vec::new(),
+        children: Vec::new(),
+    }
+}
+
+fn namespace(
+    cx: &Ctxt,
+    items: &mut Vec<Item>,
+    path: Vec<Ident>,
+    ident: Ident,
+    wire_prefix: Option<String>,
+    headers: &mut Option<(Headers, Ident)>,
+) -> Namespace {
+    let is_root = wire_prefix.is_none();
+    let mut ns = Namespace {
+        variant: Ident::new(&case::upper_camel(&ident.to_string()), ident.span()),
+        path: path.clone(),
+        wire: wire_prefix.clone().unwrap_or_default(),
+        ident,
+        messages: Vec::new(),
+        children: Vec::new(),
+    };
+    let mut extra: Vec<Item> = Vec::new();
+    for item in items.iter_mut() {
+        match item {
+            Item::Struct(s) => {
+                let attrs = attr::take_struct_attrs(cx, &mut s.attrs);
+                let Some((role, role_attr)) = attrs.role else {
+                    continue;
+                };
+                if !check_shape(cx, s, role) {
+                    continue;
+                }
+                match role {
+                    Role::Headers => {
+                        if !is_root {
+                            cx.error(&role_attr, "`#[headers]` belongs at the top level of the router module, not inside a namespace");
+                        }
+                        if let Some((_, first)) = headers {
+                            let mut e = syn::Error::new_spanned(
+                                &s.ident,
+                                "headers declared twice: a router has one headers struct",
+                            );
+                            e.combine(syn::Error::new_spanned(&*first, "first declared here"));
+                            cx.syn_error(e);
+                            continue;
+                        }
+                        let fields = fields(cx, s, case::kebab, &mut extra);
+                        decorate(cx, s, "kebab-case");
+                        *headers = Some((
+                            Headers {
+                                ident: s.ident.clone(),
+                            },
+                            s.ident.clone(),
+                        ));
+                        ns.messages.push(Message {
+                            role,
+                            ident: s.ident.clone(),
+                            wire: String::new(),
+                            method: s.ident.clone(),
+                            fields,
+                            validate: attrs.validate,
+                        });
+                    }
+                    Role::Incoming | Role::Outgoing => {
+                        let Some(prefix) = &wire_prefix else {
+                            cx.error(
+                                &s.ident,
+                                format!(
+                                    "`#[{}]` messages must be inside a namespace module (e.g. `pub mod rooms {{ ... }}`): the wire type is `namespace.message`",
+                                    role.attr_name()
+                                ),
+                            );
+                            continue;
+                        };
+                        let name = match &attrs.rename {
+                            Some(lit) => checked_wire_name(cx, lit),
+                            None => case::lower_camel(&s.ident.to_string()),
+                        };
+                        let fields = fields(cx, s, case::lower_camel, &mut extra);
+                        decorate(cx, s, "camelCase");
+                        ns.messages.push(Message {
+                            role,
+                            ident: s.ident.clone(),
+                            wire: format!("{prefix}.{name}"),
+                            method: format_ident!(
+                                "{}",
+                                case::snake(&s.ident.to_string()),
+                                span = s.ident.span()
+                            ),
+                            fields,
+                            validate: attrs.validate,
+                        });
+                    }
+                }
+            }
+            Item::Mod(m) => {
+                let rename = attr::take_mod_attrs(cx, &mut m.attrs);
+                let name = match &rename {
+                    Some(lit) => checked_wire_name(cx, lit),
+                    None => case::lower_camel(&m.ident.to_string()),
+                };
+                let prefix = match &wire_prefix {
+                    Some(p) => format!("{p}.{name}"),
+                    None => name,
+                };
+                let Some((_, sub_items)) = &mut m.content else {
+                    cx.error(
+                        &*m,
+                        "namespace modules inside a router must be written inline: `pub mod name { ... }`",
+                    );
+                    continue;
+                };
+                let mut sub_path = path.clone();
+                sub_path.push(m.ident.clone());
+                let child = namespace(
+                    cx,
+                    sub_items,
+                    sub_path,
+                    m.ident.clone(),
+                    Some(prefix),
+                    headers,
+                );
+                ns.children.push(child);
+            }
+            Item::Enum(e) => attr::reject_roles(cx, &e.attrs, "an enum"),
+            Item::Union(u) => attr::reject_roles(cx, &u.attrs, "a union"),
+            Item::Fn(f) => attr::reject_roles(cx, &f.attrs, "a function"),
+            Item::Type(t) => attr::reject_roles(cx, &t.attrs, "a type alias"),
+            Item::Trait(t) => attr::reject_roles(cx, &t.attrs, "a trait"),
+            Item::Impl(i) => attr::reject_roles(cx, &i.attrs, "an impl block"),
+            Item::Const(c) => attr::reject_roles(cx, &c.attrs, "a const"),
+            Item::Static(s) => attr::reject_roles(cx, &s.attrs, "a static"),
+            Item::Use(u) => attr::reject_roles(cx, &u.attrs, "a use declaration"),
+            _ => {}
+        }
+    }
+    items.extend(extra);
+    ns
+}
+
+/// Messages are structs with named fields and no generics.
+fn check_shape(cx: &Ctxt, s: &ItemStruct, role: Role) -> bool {
+    let mut ok = true;
+    if !s.generics.params.is_empty() || s.generics.where_clause.is_some() {
+        cx.error(
+            &s.generics,
+            format!(
+                "`#[{}]` structs cannot be generic: each wire type needs one concrete payload type",
+                role.attr_name()
+            ),
+        );
+        ok = false;
+    }
+    if !matches!(s.fields, Fields::Named(_)) {
+        cx.error(
+            &s.ident,
+            format!(
+                "`#[{}]` structs need named fields (write `struct {} {{}}` for an empty payload)",
+                role.attr_name(),
+                s.ident
+            ),
+        );
+        ok = false;
+    }
+    ok
+}
+
+fn checked_wire_name(cx: &Ctxt, lit: &LitStr) -> String {
+    let name = lit.value();
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        cx.error(
+            lit,
+            "a wire name is letters, digits, `_` or `-` (the dots between namespaces are added by zocket)",
+        );
+    }
+    name
+}
+
+/// Reads the fields, turning `#[zocket(..)]` field attributes into serde
+/// attributes and default-value functions (added to `extra`).
+fn fields(
+    cx: &Ctxt,
+    s: &mut ItemStruct,
+    casing: fn(&str) -> String,
+    extra: &mut Vec<Item>,
+) -> Vec<Field> {
+    let struct_ident = s.ident.clone();
+    let Fields::Named(named) = &mut s.fields else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for field in named.named.iter_mut() {
+        let attrs = attr::take_field_attrs(cx, &mut field.attrs);
+        let Some(ident) = field.ident.clone() else {
+            continue;
+        };
+        let wire = match &attrs.rename {
+            Some(lit) => {
+                field.attrs.push(parse_quote!(#[serde(rename = #lit)]));
+                lit.value()
+            }
+            None => casing(&ident.to_string()),
+        };
+        match attrs.default {
+            None => {}
+            Some(None) => field.attrs.push(parse_quote!(#[serde(default)])),
+            Some(Some(value)) => {
+                let name = format_ident!("__zocket_default_{}_{}", struct_ident, ident);
+                let ty = &field.ty;
+                let is_str = matches!(&value, Expr::Lit(l) if matches!(l.lit, Lit::Str(_)));
+                let body = if is_str {
+                    quote!(::core::convert::Into::into(#value))
+                } else {
+                    quote!(#value)
+                };
+                extra.push(parse_quote! {
+                    #[doc(hidden)]
+                    #[allow(non_snake_case)]
+                    fn #name() -> #ty { #body }
+                });
+                let path = name.to_string();
+                field.attrs.push(parse_quote!(#[serde(default = #path)]));
+            }
+        }
+        out.push(Field {
+            ident,
+            wire,
+            validate: attrs.validate,
+        });
+    }
+    out
+}
+
+/// Adds the serde derives (through zocket's re-export, so users need no
+/// serde dependency) and `Debug`/`Clone` unless the user derived them.
+fn decorate(cx: &Ctxt, s: &mut ItemStruct, rename_all: &str) {
+    let mut has_debug = false;
+    let mut has_clone = false;
+    for attr in &s.attrs {
+        if !attr.path().is_ident("derive") {
+            continue;
+        }
+        let _ = attr.parse_nested_meta(|meta| {
+            let name = meta.path.segments.last().map(|s| s.ident.to_string());
+            match name.as_deref() {
+                Some("Serialize" | "Deserialize") => cx.error(
+                    &meta.path,
+                    "zocket derives Serialize and Deserialize for router items; remove this derive",
+                ),
+                Some("Debug") => has_debug = true,
+                Some("Clone") => has_clone = true,
+                _ => {}
+            }
+            Ok(())
+        });
+    }
+    let mut derives = vec![
+        quote!(::zocket::__private::serde::Serialize),
+        quote!(::zocket::__private::serde::Deserialize),
+    ];
+    if !has_debug {
+        derives.push(quote!(::core::fmt::Debug));
+    }
+    if !has_clone {
+        derives.push(quote!(::core::clone::Clone));
+    }
+    s.attrs.insert(0, parse_quote!(#[derive(#(#derives),*)]));
+    s.attrs.insert(
+        1,
+        parse_quote!(#[serde(crate = "::zocket::__private::serde", rename_all = #rename_all)]),
+    );
+}

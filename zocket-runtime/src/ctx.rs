@@ -1,0 +1,185 @@
+//! What a handler sees of its connection: id, state, rooms, and the typed
+//! send accessor.
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::marker::PhantomData;
+use std::ops::Deref;
+use std::sync::Arc;
+
+use serde::Serialize;
+use zocket_core::ClientId;
+
+use crate::hub::Hub;
+use crate::peer::Peer;
+use crate::router::ServerRouter;
+use crate::send::{Delivery, Sender};
+
+/// The context of one connection, passed to every handler, middleware and
+/// `on_disconnect`. Dereferences to the state `on_connect` returned, so
+/// `cx.user_name` reads a field of that state.
+pub struct Ctx<R, C> {
+    peer: Arc<Peer>,
+    hub: Arc<Hub>,
+    state: C,
+    router: PhantomData<fn() -> R>,
+}
+
+impl<R: ServerRouter, C> Ctx<R, C> {
+    pub(crate) fn new(peer: Arc<Peer>, hub: Arc<Hub>, state: C) -> Self {
+        Ctx {
+            peer,
+            hub,
+            state,
+            router: PhantomData,
+        }
+    }
+
+    pub fn client_id(&self) -> &ClientId {
+        &self.peer.id
+    }
+
+    /// The state `on_connect` returned.
+    pub fn state(&self) -> &C {
+        &self.state
+    }
+
+    /// Typed sends: `cx.send().rooms().on_join(msg).to_room([room])`.
+    pub fn send(&self) -> R::Send<'_> {
+        R::Send::from(self.sender())
+    }
+
+    /// The untyped sender behind [`send`](Self::send).
+    pub fn sender(&self) -> Sender<'_> {
+        Sender::new(&self.hub, Some(&self.peer.id))
+    }
+
+    /// This connection's rooms, and membership queries on any room.
+    pub fn rooms(&self) -> Rooms<'_> {
+        Rooms {
+            peer: &self.peer,
+            hub: &self.hub,
+        }
+    }
+
+    /// Closes this connection with a close code and reason once the frames
+    /// already queued for it are written.
+    pub fn close(&self, code: u16, reason: &'static str) {
+        self.peer.close(code, reason);
+    }
+}
+
+impl<R, C> Ctx<R, C> {
+    pub(crate) fn peer(&self) -> &Arc<Peer> {
+        &self.peer
+    }
+}
+
+impl<R, C> Deref for Ctx<R, C> {
+    type Target = C;
+    fn deref(&self) -> &C {
+        &self.state
+    }
+}
+
+impl<R, C: fmt::Debug> fmt::Debug for Ctx<R, C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Ctx")
+            .field("client_id", &self.peer.id)
+            .field("state", &self.state)
+            .finish()
+    }
+}
+
+/// Why a join was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RoomError {
+    #[error("room name is {len} bytes; the limit is {max}")]
+    NameTooLong { len: usize, max: usize },
+    #[error("a connection may be in at most {max} rooms")]
+    TooManyRooms { max: usize },
+}
+
+/// Room operations of one connection (`cx.rooms()`).
+pub struct Rooms<'a> {
+    peer: &'a Arc<Peer>,
+    hub: &'a Hub,
+}
+
+impl Rooms<'_> {
+    /// Joins `room`. `Ok(false)` if already a member. Refused past the
+    /// configured caps on room-name length and rooms per connection.
+    pub fn join(&self, room: impl AsRef<str>) -> Result<bool, RoomError> {
+        let room = room.as_ref();
+        let config = &self.hub.config;
+        if room.len() > config.max_room_name_len {
+            return Err(RoomError::NameTooLong {
+                len: room.len(),
+                max: config.max_room_name_len,
+            });
+        }
+        let mut mine = self.peer.rooms.lock();
+        if mine.contains(room) {
+            return Ok(false);
+        }
+        if mine.len() >= config.max_rooms_per_connection {
+            return Err(RoomError::TooManyRooms {
+                max: config.max_rooms_per_connection,
+            });
+        }
+        let room: Arc<str> = room.into();
+        mine.insert(room.clone());
+        self.hub.rooms.join(&room, self.peer);
+        Ok(true)
+    }
+
+    /// Leaves `room`; false if this connection was not in it.
+    pub fn leave(&self, room: impl AsRef<str>) -> bool {
+        let room = room.as_ref();
+        let mut mine = self.peer.rooms.lock();
+        if !mine.remove(room) {
+            return false;
+        }
+        self.hub.rooms.leave(room, &self.peer.id);
+        true
+    }
+
+    /// Whether this connection is in `room`.
+    pub fn has(&self, room: impl AsRef<str>) -> bool {
+        self.peer.rooms.lock().contains(room.as_ref())
+    }
+
+    /// The rooms this connection is in, sorted.
+    pub fn current(&self) -> BTreeSet<String> {
+        self.peer
+            .rooms
+            .lock()
+            .iter()
+            .map(|r| r.to_string())
+            .collect()
+    }
+
+    /// The connections in `room` (any room, not only this connection's).
+    pub fn members(&self, room: impl AsRef<str>) -> Vec<ClientId> {
+        self.hub.rooms.members(room.as_ref())
+    }
+
+    /// How many connections are in `room`.
+    pub fn len(&self, room: impl AsRef<str>) -> usize {
+        self.hub.rooms.len(room.as_ref())
+    }
+
+    /// Whether `room` has no members (rooms exist only while they do).
+    pub fn is_empty(&self, room: impl AsRef<str>) -> bool {
+        self.len(room) == 0
+    }
+
+    /// Untyped send to a room, as the original's
+    /// `ctx.rooms.broadcast(room, "ns.msg", payload)`. Prefer the typed
+    /// `cx.send()`.
+    pub fn broadcast<T: Serialize>(&self, room: impl AsRef<str>, ty: &str, payload: T) -> Delivery {
+        Sender::new(self.hub, Some(&self.peer.id))
+            .raw(ty, payload)
+            .to_room([room])
+    }
+}

@@ -1,0 +1,74 @@
+//! State one server shares between its connections: the room map, the
+//! connected clients by id, the configuration and the shutdown signal.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasher, RandomState};
+use std::sync::Arc;
+
+use parking_lot::RwLock;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use zocket_core::ClientId;
+
+use crate::config::Config;
+use crate::peer::Peer;
+use crate::room::RoomMap;
+
+const CLIENT_SHARDS: usize = 16;
+
+pub(crate) struct Hub {
+    pub rooms: RoomMap,
+    clients: Box<[RwLock<HashMap<ClientId, Arc<Peer>>>]>,
+    hasher: RandomState,
+    pub config: Config,
+    /// Cancelled when the server shuts down; every connection watches it.
+    pub shutdown: CancellationToken,
+    /// Tracks connection tasks so shutdown can wait for them.
+    pub tasks: TaskTracker,
+}
+
+impl Hub {
+    pub fn new(config: Config) -> Self {
+        Hub {
+            rooms: RoomMap::default(),
+            clients: (0..CLIENT_SHARDS).map(|_| RwLock::default()).collect(),
+            hasher: RandomState::new(),
+            config,
+            shutdown: CancellationToken::new(),
+            tasks: TaskTracker::new(),
+        }
+    }
+
+    fn client_shard(&self, id: &str) -> &RwLock<HashMap<ClientId, Arc<Peer>>> {
+        &self.clients[self.hasher.hash_one(id) as usize & (CLIENT_SHARDS - 1)]
+    }
+
+    pub fn register(&self, peer: &Arc<Peer>) {
+        self.client_shard(peer.id.as_str())
+            .write()
+            .insert(peer.id.clone(), peer.clone());
+    }
+
+    /// Removes a connection from every room and from the client map.
+    pub fn unregister(&self, peer: &Peer) {
+        let rooms = std::mem::take(&mut *peer.rooms.lock());
+        for room in rooms {
+            self.rooms.leave(&room, &peer.id);
+        }
+        self.client_shard(peer.id.as_str()).write().remove(&peer.id);
+    }
+
+    pub fn client(&self, id: &str) -> Option<Arc<Peer>> {
+        self.client_shard(id).read().get(id).cloned()
+    }
+
+    pub fn for_each_client(&self, mut f: impl FnMut(&Arc<Peer>)) {
+        for shard in self.clients.iter() {
+            shard.read().values().for_each(&mut f);
+        }
+    }
+
+    pub fn client_count(&self) -> usize {
+        self.clients.iter().map(|s| s.read().len()).sum()
+    }
+}

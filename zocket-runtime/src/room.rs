@@ -1,0 +1,197 @@
+//! The room map: room name → members, sharded by a hash of the room name so
+//! that rooms on different shards never contend.
+//!
+//! Each room keeps its members in a flat `Vec` (fan-out walks a slice) plus
+//! an index from client id to position (join and leave are O(1) with
+//! `swap_remove`). Locks are never held across an `.await`; an empty room is
+//! removed at once.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasher, RandomState};
+use std::sync::Arc;
+
+use parking_lot::RwLock;
+use zocket_core::ClientId;
+
+use crate::peer::Peer;
+
+const SHARDS: usize = 64;
+
+#[derive(Default)]
+struct Room {
+    members: Vec<Arc<Peer>>,
+    index: HashMap<ClientId, usize>,
+}
+
+pub(crate) struct RoomMap {
+    shards: Box<[RwLock<HashMap<Arc<str>, Room>>]>,
+    hasher: RandomState,
+}
+
+impl Default for RoomMap {
+    fn default() -> Self {
+        RoomMap {
+            shards: (0..SHARDS).map(|_| RwLock::default()).collect(),
+            hasher: RandomState::new(),
+        }
+    }
+}
+
+impl RoomMap {
+    fn shard(&self, room: &str) -> &RwLock<HashMap<Arc<str>, Room>> {
+        let h = self.hasher.hash_one(room) as usize;
+        &self.shards[h & (SHARDS - 1)]
+    }
+
+    /// Adds `peer` to `room`; false if it was already a member.
+    pub fn join(&self, room: &Arc<str>, peer: &Arc<Peer>) -> bool {
+        let mut shard = self.shard(room).write();
+        let entry = shard.entry(room.clone()).or_default();
+        if entry.index.contains_key(&peer.id) {
+            return false;
+        }
+        entry.index.insert(peer.id.clone(), entry.members.len());
+        entry.members.push(peer.clone());
+        true
+    }
+
+    /// Removes the member `id` from `room`; false if it was not a member.
+    pub fn leave(&self, room: &str, id: &ClientId) -> bool {
+        let mut shard = self.shard(room).write();
+        let Some(entry) = shard.get_mut(room) else {
+            return false;
+        };
+        let Some(pos) = entry.index.remove(id) else {
+            return false;
+        };
+        entry.members.swap_remove(pos);
+        if let Some(moved) = entry.members.get(pos) {
+            entry.index.insert(moved.id.clone(), pos);
+        }
+        if entry.members.is_empty() {
+            shard.remove(room);
+        }
+        true
+    }
+
+    /// Calls `f` for every member of `room` under the shard's read lock.
+    /// `f` must not block or await; pushing onto a peer's queue is fine.
+    pub fn for_each_member(&self, room: &str, mut f: impl FnMut(&Arc<Peer>)) {
+        let shard = self.shard(room).read();
+        if let Some(entry) = shard.get(room) {
+            entry.members.iter().for_each(&mut f);
+        }
+    }
+
+    pub fn members(&self, room: &str) -> Vec<ClientId> {
+        let mut ids = Vec::new();
+        self.for_each_member(room, |p| ids.push(p.id.clone()));
+        ids
+    }
+
+    pub fn len(&self, room: &str) -> usize {
+        self.shard(room)
+            .read()
+            .get(room)
+            .map_or(0, |r| r.members.len())
+    }
+
+    /// Number of non-empty rooms.
+    pub fn room_count(&self) -> usize {
+        self.shards.iter().map(|s| s.read().len()).sum()
+    }
+
+    /// Checks that every room's index matches its member list and that no
+    /// room is empty. For tests.
+    #[cfg(test)]
+    pub fn assert_consistent(&self) {
+        for shard in self.shards.iter() {
+            for (name, room) in shard.read().iter() {
+                assert!(!room.members.is_empty(), "empty room {name} kept");
+                assert_eq!(room.members.len(), room.index.len(), "room {name}");
+                for (i, p) in room.members.iter().enumerate() {
+                    assert_eq!(room.index.get(&p.id), Some(&i), "room {name}");
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::{BTreeMap, BTreeSet};
+
+    fn peer(n: usize) -> Arc<Peer> {
+        Arc::new(Peer::new(ClientId::from(format!("c{n}")), 16, 1 << 16))
+    }
+
+    #[test]
+    fn join_leave_and_free_empty_rooms() {
+        let map = RoomMap::default();
+        let (a, b) = (peer(1), peer(2));
+        let room: Arc<str> = "general".into();
+        assert!(map.join(&room, &a));
+        assert!(!map.join(&room, &a));
+        assert!(map.join(&room, &b));
+        assert_eq!(map.len("general"), 2);
+        assert!(map.leave("general", &a.id));
+        assert!(!map.leave("general", &a.id));
+        assert_eq!(map.members("general"), vec![b.id.clone()]);
+        assert!(map.leave("general", &b.id));
+        assert_eq!(map.room_count(), 0);
+        map.assert_consistent();
+    }
+
+    /// Many threads join and leave overlapping rooms with a fixed seed each;
+    /// the map must end equal to the model built from the same operations.
+    #[test]
+    fn concurrent_joins_and_leaves_match_a_model() {
+        let map = Arc::new(RoomMap::default());
+        let threads = 8;
+        let peers: Vec<Arc<Peer>> = (0..threads * 4).map(peer).collect();
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                let map = map.clone();
+                let mine: Vec<Arc<Peer>> = peers[t * 4..t * 4 + 4].to_vec();
+                std::thread::spawn(move || {
+                    // Each thread owns its peers, as each connection task
+                    // owns its own membership; rooms are shared.
+                    let mut model: BTreeMap<String, BTreeSet<ClientId>> = BTreeMap::new();
+                    let mut seed = 0x9e37_79b9_u64 + t as u64;
+                    for _ in 0..20_000 {
+                        seed ^= seed << 13;
+                        seed ^= seed >> 7;
+                        seed ^= seed << 17;
+                        let p = &mine[(seed % 4) as usize];
+                        let room = format!("r{}", (seed >> 8) % 10);
+                        let arc: Arc<str> = room.as_str().into();
+                        let set = model.entry(room.clone()).or_default();
+                        if seed & 0x10000 == 0 {
+                            assert_eq!(map.join(&arc, p), set.insert(p.id.clone()));
+                        } else {
+                            assert_eq!(map.leave(&room, &p.id), set.remove(&p.id));
+                        }
+                    }
+                    model
+                })
+            })
+            .collect();
+        let mut expected: BTreeMap<String, BTreeSet<ClientId>> = BTreeMap::new();
+        for h in handles {
+            for (room, ids) in h.join().unwrap() {
+                expected.entry(room).or_default().extend(ids);
+            }
+        }
+        map.assert_consistent();
+        for r in 0..10 {
+            let room = format!("r{r}");
+            let got: BTreeSet<ClientId> = map.members(&room).into_iter().collect();
+            assert_eq!(
+                got,
+                expected.get(&room).cloned().unwrap_or_default(),
+                "{room}"
+            );
+        }
+    }
+}

@@ -1,0 +1,107 @@
+//! The traits generated router code implements for the server, and the
+//! answers a handler can give: a rejected connection, a refused message.
+
+use std::future::Future;
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use zocket_core::{ClientId, Router};
+
+use crate::ctx::Ctx;
+use crate::send::Sender;
+
+/// The server half of a router: the typed `ctx.send()` accessor.
+pub trait ServerRouter: Router {
+    type Send<'a>: From<Sender<'a>>;
+}
+
+/// How a router runs on an application type `S` (the user's type that
+/// implements the generated `Server` and namespace `Handlers` traits). The
+/// router macro implements this; applications do not.
+pub trait Dispatch<S>: ServerRouter + Sized {
+    /// The per-connection state `on_connect` returns.
+    type Context: Send + Sync + 'static;
+
+    fn on_connect(
+        app: &S,
+        headers: Self::Headers,
+        client_id: &ClientId,
+    ) -> impl Future<Output = Result<Self::Context, Reject>> + Send;
+
+    fn on_disconnect(app: &S, cx: &Ctx<Self, Self::Context>) -> impl Future<Output = ()> + Send;
+
+    /// Runs the middleware chain, then the message's handler.
+    fn dispatch(
+        app: &S,
+        cx: &Ctx<Self, Self::Context>,
+        message: Self::Incoming,
+    ) -> impl Future<Output = Result<(), Refusal>> + Send;
+}
+
+/// `on_connect`'s refusal of a connection: answered with HTTP 401 or 403
+/// before the upgrade, so the client never becomes visible to anyone.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{status}: {message}")]
+pub struct Reject {
+    status: StatusCode,
+    message: String,
+}
+
+impl Reject {
+    /// HTTP 401: the client did not prove who it is.
+    pub fn unauthorized(message: impl Into<String>) -> Self {
+        Reject {
+            status: StatusCode::UNAUTHORIZED,
+            message: message.into(),
+        }
+    }
+
+    /// HTTP 403: the client is known and not allowed.
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Reject {
+            status: StatusCode::FORBIDDEN,
+            message: message.into(),
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+impl IntoResponse for Reject {
+    fn into_response(self) -> Response {
+        let reason = self.status.canonical_reason().unwrap_or("Rejected");
+        let body = serde_json::json!({ "error": reason, "message": self.message });
+        (
+            self.status,
+            [(axum::http::header::CONTENT_TYPE, "application/json")],
+            body.to_string(),
+        )
+            .into_response()
+    }
+}
+
+/// Middleware's refusal of one message. The sender gets a `zocket.error`
+/// frame with code `refused` and this message; the connection stays open.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct Refusal {
+    message: String,
+}
+
+impl Refusal {
+    pub fn new(message: impl Into<String>) -> Self {
+        Refusal {
+            message: message.into(),
+        }
+    }
+
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}

@@ -1,0 +1,199 @@
+//! Where an outgoing message is fanned out: targets (rooms, ids, everyone),
+//! exclusions, and the one serialisation per send.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use axum::extract::ws::Utf8Bytes;
+use serde::Serialize;
+use zocket_core::{wire, ClientId, Outgoing};
+
+use crate::hub::Hub;
+use crate::peer::{Peer, PushError};
+
+/// The untyped sending half the generated `ctx.send()` accessors wrap.
+/// Holds the id of the connection that sends, if any, for `except_self`.
+#[derive(Clone, Copy)]
+pub struct Sender<'a> {
+    hub: &'a Hub,
+    origin: Option<&'a ClientId>,
+}
+
+impl<'a> Sender<'a> {
+    pub(crate) fn new(hub: &'a Hub, origin: Option<&'a ClientId>) -> Self {
+        Sender { hub, origin }
+    }
+
+    /// Starts a typed send; pick the recipients with a method of
+    /// [`Outbound`].
+    pub fn message<M: Outgoing>(self, message: M) -> Outbound<'a, M> {
+        Outbound {
+            sender: self,
+            ty: M::TYPE,
+            payload: message,
+            except: Vec::new(),
+            except_self: false,
+            volatile: false,
+        }
+    }
+
+    /// Starts an untyped send of `payload` as message type `ty`.
+    pub fn raw<T: Serialize>(self, ty: &'a str, payload: T) -> Outbound<'a, T> {
+        Outbound {
+            sender: self,
+            ty,
+            payload,
+            except: Vec::new(),
+            except_self: false,
+            volatile: false,
+        }
+    }
+}
+
+/// What a send did on this server.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Delivery {
+    /// Connections the frame was queued for.
+    pub queued: usize,
+    /// Connections whose queue overflowed on this frame: each is closed with
+    /// 4008, so neither it nor its peers are left believing it got the frame.
+    pub overflowed: usize,
+    /// Slow connections a volatile frame was dropped for.
+    pub dropped: usize,
+    /// The message could not be serialised (logged); nothing was sent.
+    pub failed: bool,
+}
+
+/// A message on its way out: refine with [`except_self`](Self::except_self),
+/// [`except`](Self::except) or [`volatile`](Self::volatile), then send with
+/// [`to_room`](Self::to_room), [`to`](Self::to) or
+/// [`broadcast`](Self::broadcast).
+#[must_use = "a message is sent only by .to_room(), .to() or .broadcast()"]
+pub struct Outbound<'a, M> {
+    sender: Sender<'a>,
+    ty: &'a str,
+    payload: M,
+    except: Vec<ClientId>,
+    except_self: bool,
+    volatile: bool,
+}
+
+impl<M: Serialize> Outbound<'_, M> {
+    /// Leaves out the connection that is sending (a no-op outside a handler).
+    pub fn except_self(mut self) -> Self {
+        self.except_self = true;
+        self
+    }
+
+    /// Leaves out these connections.
+    pub fn except<I>(mut self, ids: I) -> Self
+    where
+        I: IntoIterator,
+        I::Item: Into<ClientId>,
+    {
+        self.except.extend(ids.into_iter().map(Into::into));
+        self
+    }
+
+    /// Drops the message for a connection whose queue is full instead of
+    /// closing that connection. For messages that a newer one replaces.
+    pub fn volatile(mut self) -> Self {
+        self.volatile = true;
+        self
+    }
+
+    /// Sends to every member of these rooms, once per connection however
+    /// many of the rooms it is in. Includes the sender if it is a member
+    /// (use [`except_self`](Self::except_self) to leave it out).
+    pub fn to_room<I>(self, rooms: I) -> Delivery
+    where
+        I: IntoIterator,
+        I::Item: AsRef<str>,
+    {
+        let rooms: Vec<I::Item> = rooms.into_iter().collect();
+        self.deliver(|hub, push| match rooms.as_slice() {
+            [] => {}
+            [room] => hub.rooms.for_each_member(room.as_ref(), push),
+            many => {
+                let mut seen: HashSet<*const Peer> = HashSet::new();
+                let mut targets: Vec<Arc<Peer>> = Vec::new();
+                for room in many {
+                    hub.rooms.for_each_member(room.as_ref(), |p| {
+                        if seen.insert(Arc::as_ptr(p)) {
+                            targets.push(p.clone());
+                        }
+                    });
+                }
+                targets.iter().for_each(push);
+            }
+        })
+    }
+
+    /// Sends to these connections (ids not connected are skipped; an id
+    /// given twice receives the message once).
+    pub fn to<I>(self, ids: I) -> Delivery
+    where
+        I: IntoIterator,
+        I::Item: AsRef<str>,
+    {
+        let ids: Vec<I::Item> = ids.into_iter().collect();
+        self.deliver(|hub, push| {
+            let mut seen: HashSet<&str> = HashSet::new();
+            for id in &ids {
+                if seen.insert(id.as_ref()) {
+                    if let Some(peer) = hub.client(id.as_ref()) {
+                        push(&peer);
+                    }
+                }
+            }
+        })
+    }
+
+    /// Sends to every connection of this server.
+    pub fn broadcast(self) -> Delivery {
+        self.deliver(|hub, push| hub.for_each_client(push))
+    }
+
+    fn deliver(self, targets: impl FnOnce(&Hub, &mut dyn FnMut(&Arc<Peer>))) -> Delivery {
+        let text = match wire::encode_as(self.ty, &self.payload) {
+            Ok(text) => Utf8Bytes::from(text),
+            Err(error) => {
+                tracing::error!(%error, "outgoing message did not serialise; not sent");
+                return Delivery {
+                    failed: true,
+                    ..Delivery::default()
+                };
+            }
+        };
+        let skip_self = if self.except_self {
+            self.sender.origin
+        } else {
+            None
+        };
+        let mut delivery = Delivery::default();
+        let mut push = |peer: &Arc<Peer>| {
+            if skip_self == Some(&peer.id) || self.except.contains(&peer.id) {
+                return;
+            }
+            if self.volatile {
+                if peer.push_volatile(text.clone()) {
+                    delivery.queued += 1;
+                } else {
+                    delivery.dropped += 1;
+                }
+                return;
+            }
+            match peer.push(text.clone()) {
+                Ok(()) => delivery.queued += 1,
+                Err(PushError::Overflow) => {
+                    tracing::warn!(client = %peer.id, "outgoing queue overflow; closing with 4008");
+                    delivery.overflowed += 1;
+                }
+                Err(PushError::Closed) => {}
+            }
+        };
+        targets(self.sender.hub, &mut push);
+        delivery
+    }
+}

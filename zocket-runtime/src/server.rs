@@ -1,0 +1,245 @@
+//! Hosting a router on axum: the upgrade handler (headers, `on_connect`,
+//! then the upgrade), mounting into a user's `Router`, `serve`, and the
+//! handle for sending from outside handlers and shutting down.
+
+use std::future::Future;
+use std::marker::PhantomData;
+use std::net::SocketAddr;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::{RawQuery, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, MethodRouter};
+use futures_util::FutureExt;
+use tokio::net::{TcpListener, ToSocketAddrs};
+use zocket_core::{parse_headers, ClientId};
+
+use crate::config::Config;
+use crate::conn;
+use crate::hub::Hub;
+use crate::peer::Peer;
+use crate::router::{Dispatch, ServerRouter};
+use crate::send::Sender;
+
+/// A zocket server: a router `R` run by the application `S`.
+///
+/// ```no_run
+/// # async fn demo<R: zocket_runtime::Dispatch<S>, S: Send + Sync + 'static>(app: S) -> std::io::Result<()> {
+/// use zocket_runtime::Zocket;
+/// // One line for the simple case…
+/// Zocket::<R, S>::new(app).serve("127.0.0.1:3000").await
+/// # }
+/// ```
+///
+/// …or mount it into your own axum `Router`, keeping your routes, state and
+/// layers: `Router::new().route("/ws", zocket.method_router())`.
+pub struct Zocket<R, S> {
+    app: Arc<S>,
+    hub: Arc<Hub>,
+    router: PhantomData<fn() -> R>,
+}
+
+impl<R, S> Clone for Zocket<R, S> {
+    fn clone(&self) -> Self {
+        Zocket {
+            app: self.app.clone(),
+            hub: self.hub.clone(),
+            router: PhantomData,
+        }
+    }
+}
+
+impl<R, S> Zocket<R, S>
+where
+    R: Dispatch<S>,
+    S: Send + Sync + 'static,
+{
+    pub fn new(app: S) -> Self {
+        Self::with_config(app, Config::default())
+    }
+
+    pub fn with_config(app: S, config: Config) -> Self {
+        Zocket {
+            app: Arc::new(app),
+            hub: Arc::new(Hub::new(config)),
+            router: PhantomData,
+        }
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.hub.config
+    }
+
+    /// A handle for sending from outside handlers (timers, HTTP routes) and
+    /// for shutting down.
+    pub fn handle(&self) -> Handle<R> {
+        Handle {
+            hub: self.hub.clone(),
+            router: PhantomData,
+        }
+    }
+
+    /// The WebSocket endpoint as a `MethodRouter`, to mount at any path of
+    /// any axum `Router`, whatever its state type.
+    pub fn method_router<T: Clone + Send + Sync + 'static>(&self) -> MethodRouter<T> {
+        get(upgrade::<R, S>).with_state(self.clone())
+    }
+
+    /// An axum `Router` with the WebSocket endpoint at `/`.
+    pub fn into_router(self) -> axum::Router {
+        axum::Router::new().route("/", self.method_router())
+    }
+
+    /// Binds `addr` and serves until Ctrl-C, then shuts down gracefully.
+    pub async fn serve(self, addr: impl ToSocketAddrs) -> std::io::Result<()> {
+        let listener = TcpListener::bind(addr).await?;
+        tracing::info!(addr = %listener.local_addr()?, "zocket listening");
+        self.serve_with_shutdown(listener, async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+    }
+
+    /// Serves on `listener` until `signal` completes, then shuts down:
+    /// stops accepting, runs `on_disconnect` for every connection, closes
+    /// each with 1001 and waits (up to the configured shutdown timeout) for
+    /// their queues to drain.
+    pub async fn serve_with_shutdown(
+        self,
+        listener: TcpListener,
+        signal: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let handle = self.handle();
+        let app = self
+            .into_router()
+            .into_make_service_with_connect_info::<SocketAddr>();
+        let stop = handle.hub.shutdown.clone();
+        let stopped = stop.clone();
+        tokio::spawn(async move {
+            signal.await;
+            stop.cancel();
+        });
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move { stopped.cancelled().await })
+            .await?;
+        handle.shutdown().await;
+        Ok(())
+    }
+}
+
+async fn upgrade<R, S>(
+    State(server): State<Zocket<R, S>>,
+    ws: WebSocketUpgrade,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response
+where
+    R: Dispatch<S>,
+    S: Send + Sync + 'static,
+{
+    let hub = &server.hub;
+    if hub.shutdown.is_cancelled() {
+        return StatusCode::SERVICE_UNAVAILABLE.into_response();
+    }
+    let http_pairs = headers
+        .iter()
+        .filter_map(|(name, value)| Some((name.as_str(), value.to_str().ok()?)));
+    let query_pairs = form_urlencoded::parse(query.as_deref().unwrap_or("").as_bytes());
+    let parsed = match parse_headers::<R::Headers, _, _, _, _>(http_pairs, query_pairs) {
+        Ok(parsed) => parsed,
+        Err(error) => {
+            return (
+                StatusCode::BAD_REQUEST,
+                [(header::CONTENT_TYPE, "application/json")],
+                error.body(),
+            )
+                .into_response()
+        }
+    };
+    let id = ClientId::generate();
+    let state = match AssertUnwindSafe(R::on_connect(&server.app, parsed, &id))
+        .catch_unwind()
+        .await
+    {
+        Ok(Ok(state)) => state,
+        Ok(Err(reject)) => return reject.into_response(),
+        Err(_) => {
+            tracing::error!("on_connect panicked");
+            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        }
+    };
+    let config = &hub.config;
+    let peer = Arc::new(Peer::new(
+        id,
+        config.max_queued_frames,
+        config.max_queued_bytes,
+    ));
+    let hub = hub.clone();
+    let app = server.app.clone();
+    let tasks = hub.tasks.clone();
+    ws.max_message_size(config.max_message_size)
+        .max_frame_size(config.max_message_size)
+        .on_upgrade(move |socket| {
+            tasks.track_future(conn::run::<R, S>(socket, app, hub, peer, state))
+        })
+}
+
+/// Sends and queries from outside a handler; shuts the server down.
+pub struct Handle<R> {
+    hub: Arc<Hub>,
+    router: PhantomData<fn() -> R>,
+}
+
+impl<R> Clone for Handle<R> {
+    fn clone(&self) -> Self {
+        Handle {
+            hub: self.hub.clone(),
+            router: PhantomData,
+        }
+    }
+}
+
+impl<R: ServerRouter> Handle<R> {
+    /// Typed sends, as `cx.send()` but with no sender (`except_self` is a
+    /// no-op).
+    pub fn send(&self) -> R::Send<'_> {
+        R::Send::from(Sender::new(&self.hub, None))
+    }
+
+    pub fn members(&self, room: &str) -> Vec<ClientId> {
+        self.hub.rooms.members(room)
+    }
+
+    pub fn len(&self, room: &str) -> usize {
+        self.hub.rooms.len(room)
+    }
+
+    /// Connected clients.
+    pub fn connections(&self) -> usize {
+        self.hub.client_count()
+    }
+
+    /// Non-empty rooms.
+    pub fn rooms(&self) -> usize {
+        self.hub.rooms.room_count()
+    }
+
+    /// Closes every connection with 1001 after its `on_disconnect`, and
+    /// waits for them up to the configured shutdown timeout.
+    pub async fn shutdown(&self) {
+        self.hub.shutdown.cancel();
+        self.hub.tasks.close();
+        if tokio::time::timeout(self.hub.config.shutdown_timeout, self.hub.tasks.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                remaining = self.hub.client_count(),
+                "shutdown timeout; dropping remaining connections"
+            );
+        }
+    }
+}
