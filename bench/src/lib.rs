@@ -184,10 +184,13 @@ mod tests {
 
     #[test]
     fn parses_incoming() {
-        let m: Incoming =
-            serde_json::from_str(r#"{"type":"rooms.message","payload":{"roomId":"r1","content":"hi"}}"#)
-                .unwrap();
-        assert!(matches!(m, Incoming::Message { ref room_id, ref content } if room_id == "r1" && content == "hi"));
+        let m: Incoming = serde_json::from_str(
+            r#"{"type":"rooms.message","payload":{"roomId":"r1","content":"hi"}}"#,
+        )
+        .unwrap();
+        assert!(
+            matches!(m, Incoming::Message { ref room_id, ref content } if room_id == "r1" && content == "hi")
+        );
         assert!(serde_json::from_str::<Incoming>(r#"{"type":"nope","payload":{}}"#).is_err());
     }
 
@@ -200,7 +203,10 @@ mod tests {
                 user_name: "u1",
             },
         );
-        assert_eq!(s, r#"{"type":"rooms.onJoin","payload":{"roomId":"r","userName":"u1"}}"#);
+        assert_eq!(
+            s,
+            r#"{"type":"rooms.onJoin","payload":{"roomId":"r","userName":"u1"}}"#
+        );
     }
 
     #[test]

@@ -175,6 +175,7 @@ struct Conn {
     out_pos: usize,
     dirty: bool,
     started: Instant,
+    join_sent: Instant,
 }
 
 #[derive(Clone, Copy, Default)]
@@ -233,6 +234,8 @@ struct Ctx {
     /// connections that reached Ready and were then closed or failed
     lost_conns: u64,
     setup_errors: u64,
+    /// joins sent again because no onJoin came back within 2 s
+    join_retries: u64,
     churn_done: u64,
     mask_state: u64,
     rooms_total: u32,
@@ -288,6 +291,7 @@ fn send_join(conn: &mut Conn, ctx: &mut Ctx) {
         ),
     };
     send_text(conn, ctx, msg.as_bytes());
+    conn.join_sent = Instant::now();
 }
 
 fn send_leave_and_close(conn: &mut Conn, ctx: &mut Ctx) {
@@ -562,6 +566,7 @@ impl Lg {
                 ready: 0,
                 lost_conns: 0,
                 setup_errors: 0,
+                join_retries: 0,
                 churn_done: 0,
                 mask_state: 0x9E37_79B9_7F4A_7C15,
                 rooms_total: 1,
@@ -602,7 +607,11 @@ impl Lg {
         if self
             .poll
             .registry()
-            .register(&mut sock, Token(slot), Interest::READABLE | Interest::WRITABLE)
+            .register(
+                &mut sock,
+                Token(slot),
+                Interest::READABLE | Interest::WRITABLE,
+            )
             .is_err()
         {
             self.ctx.setup_errors += 1;
@@ -622,6 +631,7 @@ impl Lg {
             out_pos: 0,
             dirty: false,
             started: Instant::now(),
+            join_sent: Instant::now(),
         });
         Some(slot)
     }
@@ -637,7 +647,11 @@ impl Lg {
         let path = match self.args.proto {
             Proto::Socketio => format!("/socket.io/?EIO=4&transport=websocket&user-name=u{idx}"),
             _ => {
-                let sep = if self.args.path.contains('?') { '&' } else { '?' };
+                let sep = if self.args.path.contains('?') {
+                    '&'
+                } else {
+                    '?'
+                };
                 format!("{}{sep}user-name=u{idx}", self.args.path)
             }
         };
@@ -776,7 +790,11 @@ impl Lg {
     /// One poll round: waits up to `timeout`, handles events, flushes.
     fn turn(&mut self, timeout: Duration) {
         let again = std::mem::take(&mut self.again);
-        let timeout = if again.is_empty() { timeout } else { Duration::ZERO };
+        let timeout = if again.is_empty() {
+            timeout
+        } else {
+            Duration::ZERO
+        };
         if let Err(e) = self.poll.poll(&mut self.events, Some(timeout)) {
             if e.kind() != ErrorKind::Interrupted {
                 eprintln!("poll: {e}");
@@ -914,12 +932,31 @@ impl Lg {
                     self.ctx.ready
                 ));
             }
-            if !self.args.quiet && last_report.elapsed() > Duration::from_secs(5) {
-                eprintln!("  setup: {} of {n} joined", self.ctx.ready);
+            if last_report.elapsed() > Duration::from_secs(1) {
+                // a join whose onJoin never came back (a server that drops
+                // messages when a queue is full) is sent again
+                self.retry_joins();
+                if !self.args.quiet {
+                    eprintln!("  setup: {} of {n} joined", self.ctx.ready);
+                }
                 last_report = Instant::now();
             }
         }
         Ok(())
+    }
+
+    fn retry_joins(&mut self) {
+        for slot in 0..self.conns.len() {
+            let Some(c) = self.conns[slot].as_mut() else {
+                continue;
+            };
+            if c.st == St::Joining && c.join_sent.elapsed() > Duration::from_secs(2) {
+                send_join(c, &mut self.ctx);
+                self.ctx.join_retries += 1;
+                self.dirty.push(slot);
+            }
+        }
+        self.flush_dirty();
     }
 
     /// Keeps reading for `d` (answering pings), without measuring.
@@ -1020,9 +1057,7 @@ fn run_step(lg: &mut Lg, pl: &Plan, rate: f64, payload_pad: usize, stall: Option
     let args = lg.args.clone();
     let duration = args.duration.clamp(0.1, MAX_DURATION);
     // expected deliveries per publish, per publisher (the slow client left out)
-    let mut fan: Vec<u64> = (0..pl.pubs)
-        .map(|p| pl.room_size[p % pl.rooms])
-        .collect();
+    let mut fan: Vec<u64> = (0..pl.pubs).map(|p| pl.room_size[p % pl.rooms]).collect();
     if let Some(s) = stall {
         for (p, f) in fan.iter_mut().enumerate() {
             if p % pl.rooms == s % pl.rooms {
@@ -1151,8 +1186,7 @@ fn run_step(lg: &mut Lg, pl: &Plan, rate: f64, payload_pad: usize, stall: Option
     let after = snap(args.server_pid);
     let st = &lg.ctx.stats;
     let wall = after.t.duration_since(before.t).as_secs_f64();
-    let recv_span =
-        (st.last_recv_ns.saturating_sub(start_ns) as f64 / 1e9).max(duration.min(wall));
+    let recv_span = (st.last_recv_ns.saturating_sub(start_ns) as f64 / 1e9).max(duration.min(wall));
     let delivered_per_s = st.unique as f64 / recv_span.max(1e-9);
     let lost = expected.saturating_sub(st.unique);
     let server_cpu = match (before.server_cpu, after.server_cpu) {
@@ -1197,6 +1231,7 @@ fn run_step(lg: &mut Lg, pl: &Plan, rate: f64, payload_pad: usize, stall: Option
     let cpu_per_m = server_cpu.map(|c| c / (st.unique as f64 / 1e6).max(1e-12));
     let mut v = json!({
         "kind": "step",
+        "setup_join_retries": lg.ctx.join_retries,
         "server": args.server,
         "proto": format!("{:?}", args.proto).to_lowercase(),
         "mode": format!("{:?}", args.mode).to_lowercase(),
@@ -1243,7 +1278,11 @@ fn run_step(lg: &mut Lg, pl: &Plan, rate: f64, payload_pad: usize, stall: Option
         v["slow_client_closed_by_server"] = json!(lg.ctx.lost_conns > st.closed);
     }
     if !args.quiet {
-        let us = |x: &Value| x.as_u64().map(|u| format!("{:.2}ms", u as f64 / 1e3)).unwrap_or("-".into());
+        let us = |x: &Value| {
+            x.as_u64()
+                .map(|u| format!("{:.2}ms", u as f64 / 1e3))
+                .unwrap_or("-".into())
+        };
         eprintln!(
             "{:<12} {:<28} target {:>9}/s delivered {:>9}/s lost {} dup {} reorder {} closed {} p50 {} p99 {} p99.9 {} srv-cpu {} per-cpu-s {} lg-cpu {:.0}%{}{}",
             args.server,
@@ -1293,11 +1332,12 @@ fn run_measure(args: Args) -> Result<bool, String> {
     lg.setup(pl.n, pl.rooms)?;
     if !args.quiet {
         eprintln!(
-            "  {}: {} clients joined {} rooms in {:.2}s",
+            "  {}: {} clients joined {} rooms in {:.2}s ({} joins sent again)",
             args.server,
             pl.n,
             pl.rooms,
-            t0.elapsed().as_secs_f64()
+            t0.elapsed().as_secs_f64(),
+            lg.ctx.join_retries
         );
     }
     // let the onJoin broadcasts settle
@@ -1313,7 +1353,11 @@ fn run_measure(args: Args) -> Result<bool, String> {
         None
     };
     let mut rate = args.rate.max(1.0);
-    let steps = if args.step { args.max_steps.clamp(1, 60) } else { 1 };
+    let steps = if args.step {
+        args.max_steps.clamp(1, 60)
+    } else {
+        1
+    };
     let mut best: Option<Value> = None;
     let mut fail: Option<Value> = None;
     for _ in 0..steps {
@@ -1333,7 +1377,11 @@ fn run_measure(args: Args) -> Result<bool, String> {
         // settle between steps
         lg.idle_for(Duration::from_millis(300));
     }
-    let last = best.as_ref().or(fail.as_ref()).cloned().unwrap_or(Value::Null);
+    let last = best
+        .as_ref()
+        .or(fail.as_ref())
+        .cloned()
+        .unwrap_or(Value::Null);
     let summary = if args.step {
         let (cell, max) = match &best {
             Some(b) => {
@@ -1376,7 +1424,11 @@ fn run_measure(args: Args) -> Result<bool, String> {
         let first = rss.first().copied().unwrap_or(0);
         let maxr = rss.iter().copied().max().unwrap_or(0);
         let endr = rss.last().copied().unwrap_or(0);
-        let ms = |x: &Value| x.as_u64().map(|u| format!("{:.2}", u as f64 / 1e3)).unwrap_or("-".into());
+        let ms = |x: &Value| {
+            x.as_u64()
+                .map(|u| format!("{:.2}", u as f64 / 1e3))
+                .unwrap_or("-".into())
+        };
         json!({
             "kind": "slow",
             "server": args.server,
@@ -1401,7 +1453,10 @@ fn run_measure(args: Args) -> Result<bool, String> {
                 .as_f64()
                 .map(fmt_rate)
                 .unwrap_or("-".into()),
-            last["delivered_per_s"].as_f64().map(fmt_rate).unwrap_or("-".into()),
+            last["delivered_per_s"]
+                .as_f64()
+                .map(fmt_rate)
+                .unwrap_or("-".into()),
             last["p99_us"]
                 .as_u64()
                 .map(|u| format!("{:.2} ms", u as f64 / 1e3))
@@ -1448,6 +1503,7 @@ fn run_idle(args: Args) -> Result<bool, String> {
         "clients": pl.n,
         "rooms": pl.rooms,
         "setup_s": setup_s,
+        "setup_join_retries": lg.ctx.join_retries,
         "rss_before_kb": rss0,
         "rss_after_kb": rss1,
         "kb_per_conn": per,
@@ -1646,7 +1702,10 @@ fn main() {
         IpAddr::V6(ip) => ip.is_loopback(),
     };
     if !loopback {
-        eprintln!("loadgen connects only to loopback addresses, not {}", args.addr);
+        eprintln!(
+            "loadgen connects only to loopback addresses, not {}",
+            args.addr
+        );
         std::process::exit(2);
     }
     let nofile = zocket_bench::raise_nofile();

@@ -9,6 +9,7 @@
 //! `rooms.onLeave` to the room and then removes the connection;
 //! `rooms.message` sends `rooms.onMessage` to every member, sender included.
 //!
+//! TCP_NODELAY is set on every accepted socket (as Bun does).
 //! `--addr 127.0.0.1:0` (or `PORT`); prints `LISTENING <port>` once bound.
 //! `RAW_AXUM_READ_BUFFER` (bytes) overrides axum's 128 KiB read buffer.
 
@@ -20,6 +21,7 @@ use axum::extract::ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::{RawQuery, State};
 use axum::response::Response;
 use axum::routing::get;
+use axum::serve::ListenerExt;
 use axum::Router;
 use futures_util::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
@@ -76,7 +78,11 @@ impl Hub {
     }
 }
 
-async fn upgrade(ws: WebSocketUpgrade, RawQuery(query): RawQuery, State(hub): State<Arc<Hub>>) -> Response {
+async fn upgrade(
+    ws: WebSocketUpgrade,
+    RawQuery(query): RawQuery,
+    State(hub): State<Arc<Hub>>,
+) -> Response {
     let name = zocket_bench::user_name_from_query(query.as_deref());
     let ws = match hub.read_buffer {
         Some(n) => ws.read_buffer_size(n),
@@ -184,7 +190,10 @@ fn main() {
             .and_then(|v| v.parse().ok()),
         ..Hub::default()
     });
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("runtime: {e}");
@@ -203,7 +212,14 @@ fn main() {
             zocket_bench::announce(local);
         }
         let app = Router::new().route("/", get(upgrade)).with_state(hub);
-        if let Err(e) = axum::serve(listener, app).await {
+        if let Err(e) = axum::serve(
+            listener.tap_io(|tcp| {
+                let _ = tcp.set_nodelay(true);
+            }),
+            app,
+        )
+        .await
+        {
             eprintln!("serve: {e}");
         }
     });

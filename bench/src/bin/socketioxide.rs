@@ -7,8 +7,10 @@
 //! `io.to(room).emit("message", {roomId,userName,content,timestamp})`, the
 //! sender included. The user name comes from the `user-name` query parameter.
 //!
+//! TCP_NODELAY is set on every accepted socket (as Bun does).
 //! `--addr 127.0.0.1:0` (or `PORT`); prints `LISTENING <port>` once bound.
 
+use axum::serve::ListenerExt;
 use serde::Deserialize;
 use socketioxide::extract::{Data, SocketRef};
 use socketioxide::SocketIo;
@@ -72,7 +74,10 @@ fn on_connect(socket: SocketRef, io: SocketIo) {
 fn main() {
     zocket_bench::raise_nofile();
     let addr = zocket_bench::server_addr();
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("runtime: {e}");
@@ -97,7 +102,14 @@ fn main() {
         if let Ok(local) = listener.local_addr() {
             zocket_bench::announce(local);
         }
-        if let Err(e) = axum::serve(listener, app).await {
+        if let Err(e) = axum::serve(
+            listener.tap_io(|tcp| {
+                let _ = tcp.set_nodelay(true);
+            }),
+            app,
+        )
+        .await
+        {
             eprintln!("serve: {e}");
         }
     });
