@@ -57,6 +57,8 @@ BIN="$TARGET/$PROFILE"
 cargo_profile_flag() { [[ "$PROFILE" == release ]] && echo "--release" || true; }
 
 log() { echo "== $*" >&2; }
+# servers log at warn: per-connection info logging is not what is measured
+export RUST_LOG="${RUST_LOG:-warn}"
 
 # ------------------------------------------------------------------ build
 log "building zocket-bench ($PROFILE)"
@@ -251,7 +253,7 @@ fanout() { # clients rooms size start-rate
 fanout 1000 1 100 50000
 fanout 1000 10 100 50000
 fanout 1000 100 100 50000
-fanout 1000 10 1024 50000
+fanout 1000 10 1024 20000
 log "efficiency at a fixed 100 k deliveries/s, 1000 clients, 1 room"
 for_all --mode fanout --clients 1000 --rooms 1 --rate 100000 --duration $((D * 3)) \
   --scenario "fixed 100k/s n=1000 r=1 100B"

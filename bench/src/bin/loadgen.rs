@@ -1360,14 +1360,26 @@ fn run_measure(args: Args) -> Result<bool, String> {
     };
     let mut best: Option<Value> = None;
     let mut fail: Option<Value> = None;
+    let mut down = 0u32;
     for _ in 0..steps {
         let v = run_step(&mut lg, &pl, rate, args.size, stall);
         emit(&v);
         let ok = v["sustained"].as_bool().unwrap_or(false);
         if ok {
             best = Some(v);
+        } else if args.step && best.is_none() && down < 4 && rate / 2.0 >= 1000.0 {
+            // the first rate was already too high: step down first
+            down += 1;
+            fail = Some(v);
+            rate /= 2.0;
+            lg.idle_for(Duration::from_millis(1000));
+            continue;
         } else {
             fail = Some(v);
+            break;
+        }
+        if down > 0 {
+            // stepping down found a sustained rate: the failure above it stands
             break;
         }
         rate *= args.step_factor.clamp(1.05, 10.0);
