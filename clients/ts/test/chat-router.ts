@@ -1,0 +1,27 @@
+// The router type of the Rust chat example, written by hand in the shape the
+// Rust generator emits (see src/router.ts). The tests use it.
+
+export type JoinRoom = { roomId: string };
+export type LeaveRoom = { roomId: string };
+export type SendMessage = { roomId: string; content: string };
+export type UserJoined = { roomId: string; userName: string };
+export type UserLeft = { roomId: string; userName: string };
+export type RoomMessage = { roomId: string; userName: string; content: string; timestamp: string };
+
+export type ChatRouter = {
+  headers: { "user-name"?: string };
+  incoming: {
+    rooms: {
+      join: { $payload: JoinRoom };
+      leave: { $payload: LeaveRoom };
+      message: { $payload: SendMessage };
+    };
+  };
+  outgoing: {
+    rooms: {
+      onJoin: { $payload: UserJoined };
+      onLeave: { $payload: UserLeft };
+      onMessage: { $payload: RoomMessage };
+    };
+  };
+};

@@ -1,0 +1,38 @@
+// Waiting on events, with timeouts, instead of sleeping.
+
+export type Subscribe<T> = (listener: (value: T) => void) => () => void;
+
+/**
+ * Resolves with the next value `subscribe` delivers that satisfies `accept`;
+ * rejects after `timeoutMs`. Subscribes at once: call it before triggering
+ * the event.
+ */
+export function nextEvent<T>(
+  subscribe: Subscribe<T>,
+  what: string,
+  accept: (value: T) => boolean = () => true,
+  timeoutMs = 3000,
+): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    let unsubscribe: () => void = () => {};
+    const timer = setTimeout(() => {
+      unsubscribe();
+      reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`));
+    }, timeoutMs);
+    unsubscribe = subscribe((value) => {
+      if (!accept(value)) return;
+      clearTimeout(timer);
+      unsubscribe();
+      resolve(value);
+    });
+  });
+}
+
+/** Collects every value `subscribe` delivers, for later assertions. */
+export function record<T>(subscribe: Subscribe<T>): { values: T[]; stop: () => void } {
+  const values: T[] = [];
+  const stop = subscribe((value) => {
+    values.push(value);
+  });
+  return { values, stop };
+}
