@@ -203,6 +203,7 @@ impl<R: ClientRouter> ClientBuilder<R> {
             router: PhantomData,
         });
         let socket = conn::connect(&core).await?;
+        core.set_state(State::Open);
         tokio::spawn(conn::run(core.clone(), socket));
         Ok(Client {
             inner: Arc::new(Owner { core }),
@@ -249,8 +250,9 @@ impl<R: ClientRouter> Client<R> {
         Messages { rx }
     }
 
-    /// Runs after every successful (re)connect: rejoin rooms here, since the
-    /// server forgets a connection's rooms when it drops.
+    /// Runs after every successful reconnect (the first connection is open
+    /// when `connect()` returns): rejoin rooms here, since the server forgets
+    /// a connection's rooms when it drops.
     pub fn on_open<F: Fn() + Send + Sync + 'static>(&self, listener: F) -> Subscription {
         self.core()
             .listeners

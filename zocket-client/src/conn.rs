@@ -31,13 +31,15 @@ pub(crate) async fn connect<R: Router>(core: &Core<R>) -> Result<Socket, Connect
 }
 
 pub(crate) async fn run<R: Router>(core: Arc<Core<R>>, first: Socket) {
+    // The first connection is open when `connect()` returns, before anyone
+    // could listen: `on_open` fires for reconnects.
     let mut socket = Some(first);
     let mut attempt: u32 = 0;
     loop {
-        let current = match socket.take() {
-            Some(s) => s,
+        let (current, announce) = match socket.take() {
+            Some(s) => (s, false),
             None => match connect(&core).await {
-                Ok(s) => s,
+                Ok(s) => (s, true),
                 Err(error) => {
                     tracing::debug!(%error, attempt, "reconnect failed");
                     if !wait_before_retry(&core, attempt).await {
@@ -50,7 +52,9 @@ pub(crate) async fn run<R: Router>(core: Arc<Core<R>>, first: Socket) {
         };
         attempt = 0;
         core.set_state(State::Open);
-        core.listeners.emit(Key::Open, &());
+        if announce {
+            core.listeners.emit(Key::Open, &());
+        }
         let info = session(&core, current).await;
         tracing::debug!(?info, "connection ended");
         core.listeners.emit(Key::Close, &info);

@@ -88,7 +88,7 @@ impl Namespace {
     }
 
     /// The path of this namespace's module from the root, e.g. `rooms::sub`.
-    pub fn from_root(&self) -> proc_macro2::TokenStream {
+    pub fn module_path(&self) -> proc_macro2::TokenStream {
         let path = &self.path;
         if path.is_empty() {
             quote::quote!(self)

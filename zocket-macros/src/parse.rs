@@ -72,6 +72,7 @@ fn namespace(
                     Role::Headers => {
                         if !is_root {
                             cx.error(&role_attr, "`#[headers]` belongs at the top level of the router module, not inside a namespace");
+                            continue;
                         }
                         if let Some((_, first)) = headers {
                             let mut e = syn::Error::new_spanned(

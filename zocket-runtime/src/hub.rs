@@ -6,6 +6,7 @@ use std::hash::{BuildHasher, RandomState};
 use std::sync::Arc;
 
 use parking_lot::RwLock;
+use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use zocket_core::ClientId;
@@ -16,15 +17,19 @@ use crate::room::RoomMap;
 
 const CLIENT_SHARDS: usize = 16;
 
+type ClientShard = RwLock<HashMap<ClientId, Arc<Peer>>>;
+
 pub(crate) struct Hub {
     pub rooms: RoomMap,
-    clients: Box<[RwLock<HashMap<ClientId, Arc<Peer>>>]>,
+    clients: Box<[ClientShard]>,
     hasher: RandomState,
     pub config: Config,
     /// Cancelled when the server shuts down; every connection watches it.
     pub shutdown: CancellationToken,
     /// Tracks connection tasks so shutdown can wait for them.
     pub tasks: TaskTracker,
+    /// The number of registered connections, for [`Handle::wait_connections`](crate::Handle::wait_connections).
+    pub connections: watch::Sender<usize>,
 }
 
 impl Hub {
@@ -36,10 +41,11 @@ impl Hub {
             config,
             shutdown: CancellationToken::new(),
             tasks: TaskTracker::new(),
+            connections: watch::Sender::new(0),
         }
     }
 
-    fn client_shard(&self, id: &str) -> &RwLock<HashMap<ClientId, Arc<Peer>>> {
+    fn client_shard(&self, id: &str) -> &ClientShard {
         &self.clients[self.hasher.hash_one(id) as usize & (CLIENT_SHARDS - 1)]
     }
 
@@ -47,6 +53,7 @@ impl Hub {
         self.client_shard(peer.id.as_str())
             .write()
             .insert(peer.id.clone(), peer.clone());
+        self.connections.send_modify(|n| *n += 1);
     }
 
     /// Removes a connection from every room and from the client map.
@@ -55,7 +62,14 @@ impl Hub {
         for room in rooms {
             self.rooms.leave(&room, &peer.id);
         }
-        self.client_shard(peer.id.as_str()).write().remove(&peer.id);
+        if self
+            .client_shard(peer.id.as_str())
+            .write()
+            .remove(&peer.id)
+            .is_some()
+        {
+            self.connections.send_modify(|n| *n -= 1);
+        }
     }
 
     pub fn client(&self, id: &str) -> Option<Arc<Peer>> {

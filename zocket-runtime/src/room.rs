@@ -17,6 +17,8 @@ use crate::peer::Peer;
 
 const SHARDS: usize = 64;
 
+type Shard = RwLock<HashMap<Arc<str>, Room>>;
+
 #[derive(Default)]
 struct Room {
     members: Vec<Arc<Peer>>,
@@ -24,7 +26,7 @@ struct Room {
 }
 
 pub(crate) struct RoomMap {
-    shards: Box<[RwLock<HashMap<Arc<str>, Room>>]>,
+    shards: Box<[Shard]>,
     hasher: RandomState,
 }
 
@@ -38,7 +40,7 @@ impl Default for RoomMap {
 }
 
 impl RoomMap {
-    fn shard(&self, room: &str) -> &RwLock<HashMap<Arc<str>, Room>> {
+    fn shard(&self, room: &str) -> &Shard {
         let h = self.hasher.hash_one(room) as usize;
         &self.shards[h & (SHARDS - 1)]
     }

@@ -222,6 +222,13 @@ impl<R: ServerRouter> Handle<R> {
         self.hub.client_count()
     }
 
+    /// Waits until exactly `n` connections are registered (connected and
+    /// not yet cleaned up after their disconnect).
+    pub async fn wait_connections(&self, n: usize) {
+        let mut rx = self.hub.connections.subscribe();
+        let _ = rx.wait_for(|count| *count == n).await;
+    }
+
     /// Non-empty rooms.
     pub fn rooms(&self) -> usize {
         self.hub.rooms.room_count()

@@ -3,7 +3,7 @@
 //! `ctx.send()` accessors. All behind the facade's `server` feature.
 
 use proc_macro2::TokenStream;
-use quote::quote;
+use quote::{quote, quote_spanned};
 
 use crate::attr::Role;
 use crate::model::{Namespace, Router};
@@ -35,7 +35,8 @@ fn handlers_trait(ns: &Namespace, root: &TokenStream) -> TokenStream {
         let method = &m.method;
         let ident = &m.ident;
         let doc = format!("Handles `{}`.", m.wire);
-        quote! {
+        // Spanned at the message, so "missing `leave`" points at `Leave`.
+        quote_spanned! {m.ident.span()=>
             #[doc = #doc]
             fn #method(
                 &self,
@@ -67,8 +68,15 @@ fn handlers_trait(ns: &Namespace, root: &TokenStream) -> TokenStream {
             ns.wire
         )
     };
+    let ns_name = &ns.wire;
+    let unimplemented = format!("`{{Self}}` does not handle the `{ns_name}` namespace");
+    let note = format!(
+        "add `impl {}::Handlers for {{Self}}` with one async method per incoming message of `{ns_name}`",
+        ns.path.iter().map(|i| i.to_string()).collect::<Vec<_>>().join("::")
+    );
     quote! {
         #[doc = #doc]
+        #[diagnostic::on_unimplemented(message = #unimplemented, note = #note)]
         pub trait Handlers: #root::Server {
             /// Middleware for every message of this namespace (and the ones
             /// nested in it), run after the parent's. Refusing sends the
@@ -147,7 +155,7 @@ fn root_items(router: &Router, ns: &Namespace) -> TokenStream {
         .iter()
         .filter(|n| !n.path.is_empty() && n.has(Role::Incoming))
         .map(|n| {
-            let path = n.from_root();
+            let path = n.module_path();
             quote!(#path::Handlers)
         })
         .collect();
@@ -202,6 +210,10 @@ fn root_items(router: &Router, ns: &Namespace) -> TokenStream {
 
         /// Implemented for every type that implements `Server` and every
         /// namespace's `Handlers`: what a server needs.
+        #[diagnostic::on_unimplemented(
+            message = "`{Self}` is not a complete server for this router",
+            note = "a server implements the router's `Server` trait and the `Handlers` trait of every namespace with incoming messages"
+        )]
         pub trait Service: Server #(+ #handler_traits)* {}
         impl<S: Server #(+ #handler_traits)*> Service for S {}
 

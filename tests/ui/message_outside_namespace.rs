@@ -1,0 +1,7 @@
+#[zocket::router]
+pub mod app {
+    #[incoming]
+    pub struct Ping {}
+}
+
+fn main() {}
