@@ -133,9 +133,15 @@ struct Args {
     /// no human-readable rows on stderr
     #[arg(long)]
     quiet: bool,
+    /// free text added to every JSON line as "note" (e.g. that the machine was busy);
+    /// `report` marks such cells with †
+    #[arg(long)]
+    note: Option<String>,
 }
 
 // ---------------------------------------------------------------- limits
+
+static NOTE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
 
 const MAX_CLIENTS: usize = 60_000;
 const MAX_DURATION: f64 = 600.0;
@@ -1316,6 +1322,10 @@ impl Ctx {
 }
 
 fn emit(v: &Value) {
+    let mut v = v.clone();
+    if let Some(n) = NOTE.get() {
+        v["note"] = json!(n);
+    }
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "{v}");
     let _ = out.flush();
@@ -1679,7 +1689,11 @@ fn report(files: &[String]) -> Result<(), String> {
             if !servers.contains(&srv) {
                 servers.push(srv.clone());
             }
-            cells.insert((s, srv), v["cell"].as_str().unwrap_or("").to_string());
+            let mut cell = v["cell"].as_str().unwrap_or("").to_string();
+            if v["note"].as_str().is_some_and(|n| !n.is_empty()) {
+                cell.push_str(" †");
+            }
+            cells.insert((s, srv), cell);
         }
     }
     println!("| scenario | {} |", servers.join(" | "));
@@ -1709,6 +1723,9 @@ fn main() {
         return;
     }
     let args = Args::parse();
+    if let Some(n) = args.note.clone().filter(|n| !n.is_empty()) {
+        let _ = NOTE.set(n);
+    }
     let loopback = match args.addr.ip() {
         IpAddr::V4(ip) => ip.is_loopback(),
         IpAddr::V6(ip) => ip.is_loopback(),
