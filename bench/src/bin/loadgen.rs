@@ -403,27 +403,20 @@ fn on_text(conn: &mut Conn, ctx: &mut Ctx, payload: &[u8]) {
     }
     match conn.st {
         St::Ready => on_message(conn, ctx, payload),
-        St::SioOpen => {
-            if payload.first() == Some(&b'0') {
-                send_text(conn, ctx, b"40");
-                conn.st = St::SioConnect;
-            }
+        St::SioOpen if payload.first() == Some(&b'0') => {
+            send_text(conn, ctx, b"40");
+            conn.st = St::SioConnect;
         }
-        St::SioConnect => {
-            if payload.starts_with(b"40") {
-                conn.st = St::Joining;
-                send_join(conn, ctx);
-            } else if payload.starts_with(b"44") {
-                conn_lost(conn, ctx);
-            }
+        St::SioConnect if payload.starts_with(b"40") => {
+            conn.st = St::Joining;
+            send_join(conn, ctx);
         }
-        St::Joining => {
-            if ctx.on_join.find(payload).is_some() {
-                let name = format!("\"u{}\"", conn.idx);
-                if memmem::find(payload, name.as_bytes()).is_some() {
-                    conn.st = St::Ready;
-                    ctx.ready += 1;
-                }
+        St::SioConnect if payload.starts_with(b"44") => conn_lost(conn, ctx),
+        St::Joining if ctx.on_join.find(payload).is_some() => {
+            let name = format!("\"u{}\"", conn.idx);
+            if memmem::find(payload, name.as_bytes()).is_some() {
+                conn.st = St::Ready;
+                ctx.ready += 1;
             }
         }
         _ => {}
@@ -1036,7 +1029,7 @@ fn plan(args: &Args) -> Plan {
     for i in 0..n {
         room_size[i % rooms] += 1;
     }
-    let size = if args.size >= 1024 && args.size % 1024 == 0 {
+    let size = if args.size >= 1024 && args.size.is_multiple_of(1024) {
         format!("{}KiB", args.size / 1024)
     } else {
         format!("{}B", args.size)
