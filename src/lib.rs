@@ -56,6 +56,11 @@ pub use zocket_runtime::{
     Config, Ctx, Delivery, Handle, Outbound, Refusal, Reject, RoomError, Rooms, Zocket,
 };
 
+/// The cluster seam: implement [`adapter::Adapter`] or use `zocket-redis` /
+/// `zocket-nats` to run several servers sharing rooms.
+#[cfg(feature = "server")]
+pub use zocket_runtime::adapter;
+
 /// The typed client.
 #[cfg(feature = "client")]
 pub mod client {

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use serde::Serialize;
 use zocket_core::ClientId;
 
+use crate::adapter::AdapterError;
 use crate::hub::Hub;
 use crate::peer::Peer;
 use crate::router::ServerRouter;
@@ -130,6 +131,9 @@ impl Rooms<'_> {
         let room: Arc<str> = room.into();
         mine.insert(room.clone());
         self.hub.rooms.join(&room, self.peer);
+        if let Some(adapter) = self.hub.adapter.get() {
+            adapter.joined(&room, &self.peer.id);
+        }
         Ok(true)
     }
 
@@ -141,6 +145,9 @@ impl Rooms<'_> {
             return false;
         }
         self.hub.rooms.leave(room, &self.peer.id);
+        if let Some(adapter) = self.hub.adapter.get() {
+            adapter.left(room, &self.peer.id);
+        }
         true
     }
 
@@ -159,14 +166,27 @@ impl Rooms<'_> {
             .collect()
     }
 
-    /// The connections in `room` (any room, not only this connection's).
+    /// The connections of this server in `room` (any room, not only this
+    /// connection's). With a cluster adapter, see
+    /// [`members_all`](Self::members_all) for every node's.
     pub fn members(&self, room: impl AsRef<str>) -> Vec<ClientId> {
         self.hub.rooms.members(room.as_ref())
     }
 
-    /// How many connections are in `room`.
+    /// How many connections of this server are in `room`.
     pub fn len(&self, room: impl AsRef<str>) -> usize {
         self.hub.rooms.len(room.as_ref())
+    }
+
+    /// The connections in `room` on every node of the cluster (this
+    /// server's alone without an adapter). Async: it may ask the bus.
+    pub async fn members_all(&self, room: impl AsRef<str>) -> Result<Vec<ClientId>, AdapterError> {
+        crate::adapter::members_all(self.hub, room.as_ref()).await
+    }
+
+    /// How many connections are in `room` on every node of the cluster.
+    pub async fn len_all(&self, room: impl AsRef<str>) -> Result<usize, AdapterError> {
+        Ok(self.members_all(room).await?.len())
     }
 
     /// Whether `room` has no members (rooms exist only while they do).

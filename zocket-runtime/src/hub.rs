@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use parking_lot::RwLock;
 use tokio::sync::watch;
@@ -11,6 +11,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use zocket_core::ClientId;
 
+use crate::adapter::Adapter;
 use crate::config::Config;
 use crate::peer::Peer;
 use crate::room::RoomMap;
@@ -30,6 +31,9 @@ pub(crate) struct Hub {
     pub tasks: TaskTracker,
     /// The number of registered connections, for [`Handle::wait_connections`](crate::Handle::wait_connections).
     pub connections: watch::Sender<usize>,
+    /// The cluster adapter, if any. A `OnceLock` so the single-node send
+    /// path pays one atomic load to learn there is none.
+    pub adapter: OnceLock<Arc<dyn Adapter>>,
 }
 
 impl Hub {
@@ -42,6 +46,7 @@ impl Hub {
             shutdown: CancellationToken::new(),
             tasks: TaskTracker::new(),
             connections: watch::Sender::new(0),
+            adapter: OnceLock::new(),
         }
     }
 
@@ -59,8 +64,12 @@ impl Hub {
     /// Removes a connection from every room and from the client map.
     pub fn unregister(&self, peer: &Peer) {
         let rooms = std::mem::take(&mut *peer.rooms.lock());
+        let adapter = self.adapter.get();
         for room in rooms {
             self.rooms.leave(&room, &peer.id);
+            if let Some(adapter) = adapter {
+                adapter.left(&room, &peer.id);
+            }
         }
         if self
             .client_shard(peer.id.as_str())

@@ -2,6 +2,7 @@
 //! upgrade, with a sharded room map and a bounded queue and writer task per
 //! connection. Use it through the `zocket` crate.
 
+pub mod adapter;
 mod config;
 mod conn;
 mod ctx;

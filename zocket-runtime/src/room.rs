@@ -98,6 +98,24 @@ impl RoomMap {
             .map_or(0, |r| r.members.len())
     }
 
+    /// Calls `f` with each non-empty room and its members, one shard at a
+    /// time (for an adapter re-registering this node's rooms).
+    pub fn for_each_room(&self, mut f: impl FnMut(&str, Vec<ClientId>)) {
+        for shard in self.shards.iter() {
+            let rooms: Vec<(Arc<str>, Vec<ClientId>)> = shard
+                .read()
+                .iter()
+                .map(|(name, room)| {
+                    let ids = room.members.iter().map(|p| p.id.clone()).collect();
+                    (name.clone(), ids)
+                })
+                .collect();
+            for (name, ids) in rooms {
+                f(&name, ids);
+            }
+        }
+    }
+
     /// Number of non-empty rooms.
     pub fn room_count(&self) -> usize {
         self.shards.iter().map(|s| s.read().len()).sum()

@@ -8,6 +8,7 @@ use axum::extract::ws::Utf8Bytes;
 use serde::Serialize;
 use zocket_core::{wire, ClientId, Outgoing};
 
+use crate::adapter::{Forward, ForwardTarget, Inbound, InboundTarget};
 use crate::hub::Hub;
 use crate::peer::{Peer, PushError};
 
@@ -63,6 +64,9 @@ pub struct Delivery {
     pub dropped: usize,
     /// The message could not be serialised (logged); nothing was sent.
     pub failed: bool,
+    /// Handed to the cluster adapter for the other nodes (their deliveries
+    /// are not counted here).
+    pub forwarded: bool,
 }
 
 /// A message on its way out: refine with [`except_self`](Self::except_self),
@@ -105,95 +109,188 @@ impl<M: Serialize> Outbound<'_, M> {
 
     /// Sends to every member of these rooms, once per connection however
     /// many of the rooms it is in. Includes the sender if it is a member
-    /// (use [`except_self`](Self::except_self) to leave it out).
+    /// (use [`except_self`](Self::except_self) to leave it out). With a
+    /// cluster adapter, members on other nodes get it too.
     pub fn to_room<I>(self, rooms: I) -> Delivery
     where
         I: IntoIterator,
         I::Item: AsRef<str>,
     {
         let rooms: Vec<I::Item> = rooms.into_iter().collect();
-        self.deliver(|hub, push| match rooms.as_slice() {
-            [] => {}
-            [room] => hub.rooms.for_each_member(room.as_ref(), push),
-            many => {
-                let mut seen: HashSet<*const Peer> = HashSet::new();
-                let mut targets: Vec<Arc<Peer>> = Vec::new();
-                for room in many {
-                    hub.rooms.for_each_member(room.as_ref(), |p| {
-                        if seen.insert(Arc::as_ptr(p)) {
-                            targets.push(p.clone());
-                        }
-                    });
-                }
-                targets.iter().for_each(push);
-            }
-        })
+        if rooms.is_empty() {
+            return Delivery::default();
+        }
+        let Some((text, mut delivery)) = self.deliver(|hub, push| room_targets(hub, &rooms, push))
+        else {
+            return Delivery::failed();
+        };
+        if self.sender.hub.adapter.get().is_some() {
+            let rooms: Vec<&str> = rooms.iter().map(AsRef::as_ref).collect();
+            self.forward(&text, ForwardTarget::Rooms(&rooms), &mut delivery);
+        }
+        delivery
     }
 
     /// Sends to these connections (ids not connected are skipped; an id
-    /// given twice receives the message once).
+    /// given twice receives the message once). With a cluster adapter, ids
+    /// not connected to this server are looked for on the other nodes.
     pub fn to<I>(self, ids: I) -> Delivery
     where
         I: IntoIterator,
         I::Item: AsRef<str>,
     {
         let ids: Vec<I::Item> = ids.into_iter().collect();
-        self.deliver(|hub, push| {
+        let clustered = self.sender.hub.adapter.get().is_some();
+        let mut elsewhere: Vec<&str> = Vec::new();
+        let Some((text, mut delivery)) = self.deliver(|hub, push| {
             let mut seen: HashSet<&str> = HashSet::new();
             for id in &ids {
                 if seen.insert(id.as_ref()) {
-                    if let Some(peer) = hub.client(id.as_ref()) {
-                        push(&peer);
+                    match hub.client(id.as_ref()) {
+                        Some(peer) => push(&peer),
+                        None if clustered => elsewhere.push(id.as_ref()),
+                        None => {}
                     }
                 }
             }
-        })
+        }) else {
+            return Delivery::failed();
+        };
+        if !elsewhere.is_empty() {
+            self.forward(&text, ForwardTarget::Clients(&elsewhere), &mut delivery);
+        }
+        delivery
     }
 
-    /// Sends to every connection of this server.
+    /// Sends to every connection of this server, and of every other node
+    /// with a cluster adapter.
     pub fn broadcast(self) -> Delivery {
-        self.deliver(|hub, push| hub.for_each_client(push))
+        let Some((text, mut delivery)) = self.deliver(|hub, push| hub.for_each_client(push)) else {
+            return Delivery::failed();
+        };
+        self.forward(&text, ForwardTarget::All, &mut delivery);
+        delivery
     }
 
-    fn deliver(self, targets: impl FnOnce(&Hub, &mut dyn FnMut(&Arc<Peer>))) -> Delivery {
+    fn skip_self(&self) -> Option<&ClientId> {
+        if self.except_self {
+            self.sender.origin
+        } else {
+            None
+        }
+    }
+
+    /// Encodes once and pushes to the local targets; `None` if the message
+    /// did not serialise (logged).
+    fn deliver(
+        &self,
+        targets: impl FnOnce(&Hub, &mut dyn FnMut(&Arc<Peer>)),
+    ) -> Option<(Utf8Bytes, Delivery)> {
         let text = match wire::encode_as(self.ty, &self.payload) {
             Ok(text) => Utf8Bytes::from(text),
             Err(error) => {
                 tracing::error!(%error, "outgoing message did not serialise; not sent");
-                return Delivery {
-                    failed: true,
-                    ..Delivery::default()
-                };
+                return None;
             }
         };
-        let skip_self = if self.except_self {
-            self.sender.origin
-        } else {
-            None
-        };
+        let skip_self = self.skip_self();
         let mut delivery = Delivery::default();
         let mut push = |peer: &Arc<Peer>| {
             if skip_self == Some(&peer.id) || self.except.contains(&peer.id) {
                 return;
             }
-            if self.volatile {
-                if peer.push_volatile(text.clone()) {
-                    delivery.queued += 1;
-                } else {
-                    delivery.dropped += 1;
-                }
-                return;
-            }
-            match peer.push(text.clone()) {
-                Ok(()) => delivery.queued += 1,
-                Err(PushError::Overflow) => {
-                    tracing::warn!(client = %peer.id, "outgoing queue overflow; closing with 4008");
-                    delivery.overflowed += 1;
-                }
-                Err(PushError::Closed) => {}
-            }
+            push_one(peer, &text, self.volatile, &mut delivery);
         };
         targets(self.sender.hub, &mut push);
-        delivery
+        Some((text, delivery))
     }
+
+    /// Hands the already encoded frame to the cluster adapter, if any.
+    fn forward(&self, text: &Utf8Bytes, target: ForwardTarget<'_>, delivery: &mut Delivery) {
+        if let Some(adapter) = self.sender.hub.adapter.get() {
+            adapter.forward(&Forward {
+                target,
+                except: &self.except,
+                except_origin: self.skip_self(),
+                volatile: self.volatile,
+                frame: text.as_str(),
+            });
+            delivery.forwarded = true;
+        }
+    }
+}
+
+impl Delivery {
+    fn failed() -> Self {
+        Delivery {
+            failed: true,
+            ..Delivery::default()
+        }
+    }
+}
+
+/// Members of `rooms`, each once.
+fn room_targets<S: AsRef<str>>(hub: &Hub, rooms: &[S], push: &mut dyn FnMut(&Arc<Peer>)) {
+    match rooms {
+        [] => {}
+        [room] => hub.rooms.for_each_member(room.as_ref(), push),
+        many => {
+            let mut seen: HashSet<*const Peer> = HashSet::new();
+            let mut targets: Vec<Arc<Peer>> = Vec::new();
+            for room in many {
+                hub.rooms.for_each_member(room.as_ref(), |p| {
+                    if seen.insert(Arc::as_ptr(p)) {
+                        targets.push(p.clone());
+                    }
+                });
+            }
+            targets.iter().for_each(push);
+        }
+    }
+}
+
+fn push_one(peer: &Arc<Peer>, text: &Utf8Bytes, volatile: bool, delivery: &mut Delivery) {
+    if volatile {
+        if peer.push_volatile(text.clone()) {
+            delivery.queued += 1;
+        } else {
+            delivery.dropped += 1;
+        }
+        return;
+    }
+    match peer.push(text.clone()) {
+        Ok(()) => delivery.queued += 1,
+        Err(PushError::Overflow) => {
+            tracing::warn!(client = %peer.id, "outgoing queue overflow; closing with 4008");
+            delivery.overflowed += 1;
+        }
+        Err(PushError::Closed) => {}
+    }
+}
+
+/// Fans a send from another node out to this node's connections.
+pub(crate) fn deliver_inbound(hub: &Hub, inbound: &Inbound) -> Delivery {
+    let text = inbound.frame_bytes();
+    let mut delivery = Delivery::default();
+    let mut push = |peer: &Arc<Peer>| {
+        if inbound.except.contains(&peer.id) {
+            return;
+        }
+        push_one(peer, text, inbound.volatile, &mut delivery);
+    };
+    match &inbound.target {
+        InboundTarget::Rooms(rooms) => room_targets(hub, rooms, &mut push),
+        InboundTarget::Clients(ids) => {
+            let mut seen: HashSet<&str> = HashSet::new();
+            for id in ids {
+                if seen.insert(id) {
+                    if let Some(peer) = hub.client(id) {
+                        push(&peer);
+                    }
+                }
+            }
+        }
+        InboundTarget::All => hub.for_each_client(&mut push),
+    }
+    delivery
 }

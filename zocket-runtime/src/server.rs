@@ -17,6 +17,7 @@ use futures_util::FutureExt;
 use tokio::net::{TcpListener, ToSocketAddrs};
 use zocket_core::{parse_headers, ClientId};
 
+use crate::adapter::{Adapter, AdapterError, LocalNode};
 use crate::config::Config;
 use crate::conn;
 use crate::hub::Hub;
@@ -67,6 +68,23 @@ where
             hub: Arc::new(Hub::new(config)),
             router: PhantomData,
         }
+    }
+
+    /// Joins this server to a cluster through `adapter` (`zocket-redis`,
+    /// `zocket-nats`): rooms, `.to(ids)`, `.broadcast()` and
+    /// `members_all` then span every server using the same bus. Without
+    /// one, the server is a cluster of one at no extra cost.
+    ///
+    /// # Panics
+    /// If an adapter was already installed on this server.
+    #[must_use]
+    pub fn with_adapter(self, adapter: impl Adapter) -> Self {
+        let adapter: Arc<dyn Adapter> = Arc::new(adapter);
+        adapter.bind(LocalNode::new(&self.hub));
+        if self.hub.adapter.set(adapter).is_err() {
+            panic!("zocket: with_adapter called twice on one server");
+        }
+        self
     }
 
     pub fn config(&self) -> &Config {
@@ -217,6 +235,17 @@ impl<R: ServerRouter> Handle<R> {
         self.hub.rooms.len(room)
     }
 
+    /// Members of `room` on every node of the cluster (this server's alone
+    /// without an adapter).
+    pub async fn members_all(&self, room: &str) -> Result<Vec<ClientId>, AdapterError> {
+        crate::adapter::members_all(&self.hub, room).await
+    }
+
+    /// How many connections are in `room` on every node of the cluster.
+    pub async fn len_all(&self, room: &str) -> Result<usize, AdapterError> {
+        Ok(self.members_all(room).await?.len())
+    }
+
     /// Connected clients.
     pub fn connections(&self) -> usize {
         self.hub.client_count()
@@ -247,6 +276,9 @@ impl<R: ServerRouter> Handle<R> {
                 remaining = self.hub.client_count(),
                 "shutdown timeout; dropping remaining connections"
             );
+        }
+        if let Some(adapter) = self.hub.adapter.get() {
+            adapter.close().await;
         }
     }
 }

@@ -1,0 +1,344 @@
+//! The seam between one server and the others of a cluster.
+//!
+//! A server without an adapter is a cluster of one: sends reach local
+//! connections and nothing else happens (no allocation, no queue, one atomic
+//! load per send to see that no adapter is set). With an adapter (crates
+//! `zocket-redis`, `zocket-nats`, or your own), every send is still delivered
+//! to local members first and directly; the adapter is then handed the frame
+//! **already encoded** together with its targets ([`Forward`]), so a message
+//! is serialised once and travels once per node over the bus, however many
+//! recipients it has. Receiving nodes hand it back to the runtime with
+//! [`LocalNode::deliver`], which fans it out to their own members only.
+//!
+//! Unlike Socket.IO's adapters, membership queries are not broadcast
+//! requests that every node must answer before a timeout: an adapter answers
+//! them however it can do best (the Redis one reads a registry kept in Redis
+//! and filtered by node heartbeats, so a crashed node never makes a query
+//! time out).
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Weak};
+
+use axum::extract::ws::Utf8Bytes;
+use serde::{Deserialize, Serialize};
+use zocket_core::ClientId;
+
+use crate::hub::Hub;
+use crate::send::{self, Delivery};
+
+/// A boxed future, as adapter methods return (object safety).
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// The identity of one server process in a cluster. Random per process, so
+/// a restarted server is a new node and can't be confused with its
+/// predecessor's stale registry entries.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct NodeId(Arc<str>);
+
+impl NodeId {
+    /// A fresh random id (`node_<64 random bits in hex>`).
+    pub fn generate() -> Self {
+        // ClientId's generator is cryptographically random; reuse it rather
+        // than add a dependency. Its tail is 128 random bits in hex.
+        let id = ClientId::generate();
+        let random = id.as_str().rsplit('_').next().unwrap_or(id.as_str());
+        NodeId(format!("node_{}", &random[..random.len().min(16)]).into())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<&str> for NodeId {
+    fn from(s: &str) -> Self {
+        NodeId(s.into())
+    }
+}
+
+impl std::fmt::Display for NodeId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::fmt::Debug for NodeId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "NodeId({})", self.0)
+    }
+}
+
+/// Who a forwarded send is for.
+#[derive(Debug, Clone, Copy)]
+pub enum ForwardTarget<'a> {
+    /// Members of these rooms (each connection once however many of the
+    /// rooms it is in).
+    Rooms(&'a [&'a str]),
+    /// These connections: only the ids that are not connected to this node.
+    Clients(&'a [&'a str]),
+    /// Every connection of every node.
+    All,
+}
+
+/// A send handed to the adapter after local delivery. Borrowed: the adapter
+/// encodes it (once, with [`Forward::encode`]) into what it publishes.
+#[derive(Debug, Clone, Copy)]
+pub struct Forward<'a> {
+    pub target: ForwardTarget<'a>,
+    /// Connections to leave out, including the sender when it used
+    /// `except_self` (so `except_self` holds on every node).
+    pub except: &'a [ClientId],
+    /// The sender's id, if it excluded itself.
+    pub except_origin: Option<&'a ClientId>,
+    /// Drop for a slow connection instead of closing it.
+    pub volatile: bool,
+    /// The frame, encoded once on the sending node.
+    pub frame: &'a str,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Header<'a> {
+    /// Format version, so a rolling upgrade can refuse what it can't read.
+    v: u8,
+    /// The node that sent it (a node ignores its own messages: it has
+    /// already delivered locally).
+    #[serde(borrow)]
+    n: &'a str,
+    /// Target kind: "r" rooms, "c" clients, "a" all.
+    t: &'a str,
+    /// Rooms or client ids, for "r" and "c".
+    #[serde(default, borrow, skip_serializing_if = "Vec::is_empty")]
+    to: Vec<std::borrow::Cow<'a, str>>,
+    #[serde(default, borrow, skip_serializing_if = "Vec::is_empty")]
+    x: Vec<std::borrow::Cow<'a, str>>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    vo: bool,
+}
+
+const FORMAT_VERSION: u8 = 1;
+
+impl Forward<'_> {
+    /// Encodes this send for the bus: a one-line JSON header (origin node,
+    /// targets, exclusions, volatility), a newline, then the frame's text
+    /// as is — the frame is not re-escaped or re-serialised.
+    pub fn encode(&self, origin: &NodeId) -> Vec<u8> {
+        let (t, to): (&str, Vec<std::borrow::Cow<'_, str>>) = match self.target {
+            ForwardTarget::Rooms(rooms) => ("r", rooms.iter().map(|r| (*r).into()).collect()),
+            ForwardTarget::Clients(ids) => ("c", ids.iter().map(|r| (*r).into()).collect()),
+            ForwardTarget::All => ("a", Vec::new()),
+        };
+        let mut x: Vec<std::borrow::Cow<'_, str>> =
+            self.except.iter().map(|c| c.as_str().into()).collect();
+        if let Some(origin) = self.except_origin {
+            x.push(origin.as_str().into());
+        }
+        let header = Header {
+            v: FORMAT_VERSION,
+            n: origin.as_str(),
+            t,
+            to,
+            x,
+            vo: self.volatile,
+        };
+        // Serialising a struct of strings and bools into a Vec cannot fail.
+        let mut out = serde_json::to_vec(&header).unwrap_or_default();
+        out.reserve(1 + self.frame.len());
+        out.push(b'\n');
+        out.extend_from_slice(self.frame.as_bytes());
+        out
+    }
+}
+
+/// Why a forwarded message from the bus could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum DecodeError {
+    #[error("no header line")]
+    NoHeader,
+    #[error("bad header: {0}")]
+    Header(#[from] serde_json::Error),
+    #[error("unsupported format version {0}")]
+    Version(u8),
+    #[error("unknown target kind {0:?}")]
+    Target(String),
+    #[error("frame is not UTF-8")]
+    Utf8,
+}
+
+/// A send received from another node, decoded, ready for
+/// [`LocalNode::deliver`].
+#[derive(Debug, Clone)]
+pub struct Inbound {
+    /// The node that sent it.
+    pub origin: NodeId,
+    pub target: InboundTarget,
+    pub except: Vec<ClientId>,
+    pub volatile: bool,
+    frame: Utf8Bytes,
+}
+
+/// Who an [`Inbound`] is for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InboundTarget {
+    Rooms(Vec<String>),
+    Clients(Vec<String>),
+    All,
+}
+
+impl Inbound {
+    /// Decodes what [`Forward::encode`] produced. Bus payloads come from
+    /// other nodes (or anyone who can publish on the bus): never trusted.
+    pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
+        let split = bytes
+            .iter()
+            .position(|b| *b == b'\n')
+            .ok_or(DecodeError::NoHeader)?;
+        let (head, rest) = bytes.split_at(split);
+        let header: Header<'_> = serde_json::from_slice(head)?;
+        if header.v != FORMAT_VERSION {
+            return Err(DecodeError::Version(header.v));
+        }
+        let to = || header.to.iter().map(|s| s.to_string()).collect();
+        let target = match header.t {
+            "r" => InboundTarget::Rooms(to()),
+            "c" => InboundTarget::Clients(to()),
+            "a" => InboundTarget::All,
+            other => return Err(DecodeError::Target(other.to_owned())),
+        };
+        let frame = std::str::from_utf8(&rest[1..]).map_err(|_| DecodeError::Utf8)?;
+        Ok(Inbound {
+            origin: NodeId::from(header.n),
+            target,
+            except: header.x.iter().map(|s| ClientId::from(s.as_ref())).collect(),
+            volatile: header.vo,
+            frame: Utf8Bytes::from(frame.to_owned()),
+        })
+    }
+
+    /// The frame's text, as encoded by the sending node.
+    pub fn frame(&self) -> &str {
+        self.frame.as_str()
+    }
+
+    pub(crate) fn frame_bytes(&self) -> &Utf8Bytes {
+        &self.frame
+    }
+}
+
+/// Why a cluster-wide query failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AdapterError {
+    /// The bus (Redis, NATS) can't be reached right now.
+    #[error("cluster bus unavailable: {0}")]
+    Unavailable(String),
+    /// The query got no complete answer in time.
+    #[error("cluster query timed out")]
+    Timeout,
+    /// Anything else the adapter reports.
+    #[error(transparent)]
+    Other(Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// Connects one server to the others. Implemented by `zocket-redis` and
+/// `zocket-nats`; see the module docs.
+///
+/// The sync methods run on the send and join paths of handlers: they must
+/// not block or await (enqueue for a background task and return).
+pub trait Adapter: Send + Sync + 'static {
+    /// Called once when the adapter is installed, before any connection:
+    /// the adapter keeps `node` to deliver what it receives and to read this
+    /// node's rooms when it must re-register after a bus outage.
+    fn bind(&self, node: LocalNode);
+
+    /// A send was delivered locally and may have recipients elsewhere.
+    /// Called for every room and broadcast send, and for `.to(ids)` only
+    /// when some ids are not connected here.
+    fn forward(&self, send: &Forward<'_>);
+
+    /// `client` of this node joined `room`.
+    fn joined(&self, room: &str, client: &ClientId);
+
+    /// `client` of this node left `room` (or disconnected while in it).
+    fn left(&self, room: &str, client: &ClientId);
+
+    /// Members of `room` on **other** nodes (the runtime adds its own).
+    fn remote_members<'a>(&'a self, room: &'a str)
+        -> BoxFuture<'a, Result<Vec<ClientId>, AdapterError>>;
+
+    /// Called by graceful shutdown after every connection has closed: flush
+    /// what is queued and deregister this node so others forget it at once
+    /// rather than after the heartbeat window.
+    fn close(&self) -> BoxFuture<'_, ()>;
+}
+
+/// The local side of a node, as its adapter sees it. Holds the server
+/// weakly: a dropped server makes every call a no-op.
+#[derive(Clone)]
+pub struct LocalNode {
+    hub: Weak<Hub>,
+}
+
+impl LocalNode {
+    pub(crate) fn new(hub: &Arc<Hub>) -> Self {
+        LocalNode {
+            hub: Arc::downgrade(hub),
+        }
+    }
+
+    /// Delivers a send from another node to this node's connections only
+    /// (never forwarded again).
+    pub fn deliver(&self, inbound: &Inbound) -> Delivery {
+        let Some(hub) = self.hub.upgrade() else {
+            return Delivery::default();
+        };
+        send::deliver_inbound(&hub, inbound)
+    }
+
+    /// Members of `room` on this node.
+    pub fn members(&self, room: &str) -> Vec<ClientId> {
+        self.hub
+            .upgrade()
+            .map(|hub| hub.rooms.members(room))
+            .unwrap_or_default()
+    }
+
+    /// Whether this node has members in `room`.
+    pub fn has_room(&self, room: &str) -> bool {
+        self.hub.upgrade().is_some_and(|hub| hub.rooms.len(room) > 0)
+    }
+
+    /// Every non-empty room of this node with its members: what an adapter
+    /// re-registers after the bus lost its state.
+    pub fn snapshot(&self) -> Vec<(String, Vec<ClientId>)> {
+        let Some(hub) = self.hub.upgrade() else {
+            return Vec::new();
+        };
+        let mut rooms = Vec::new();
+        hub.rooms.for_each_room(|name, members| {
+            rooms.push((name.to_owned(), members));
+        });
+        rooms
+    }
+
+    /// Whether the server is still alive.
+    pub fn is_alive(&self) -> bool {
+        self.hub.strong_count() > 0
+    }
+}
+
+/// Local members plus the adapter's remote members, without duplicates
+/// (a client id is unique to one node, but a registry may lag a move).
+pub(crate) async fn members_all(hub: &Hub, room: &str) -> Result<Vec<ClientId>, AdapterError> {
+    let mut members = hub.rooms.members(room);
+    let Some(adapter) = hub.adapter.get() else {
+        return Ok(members);
+    };
+    let remote = adapter.remote_members(room).await?;
+    if !remote.is_empty() {
+        let local: std::collections::HashSet<ClientId> = members.iter().cloned().collect();
+        members.extend(remote.into_iter().filter(|id| !local.contains(id)));
+    }
+    Ok(members)
+}
