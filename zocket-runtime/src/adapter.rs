@@ -267,6 +267,11 @@ pub trait Adapter: Send + Sync + 'static {
     fn remote_members<'a>(&'a self, room: &'a str)
         -> BoxFuture<'a, Result<Vec<ClientId>, AdapterError>>;
 
+    /// Counters about the bus connection.
+    fn stats(&self) -> AdapterStats {
+        AdapterStats::default()
+    }
+
     /// Called by graceful shutdown after every connection has closed: flush
     /// what is queued and deregister this node so others forget it at once
     /// rather than after the heartbeat window.
@@ -341,4 +346,55 @@ pub(crate) async fn members_all(hub: &Hub, room: &str) -> Result<Vec<ClientId>, 
         members.extend(remote.into_iter().filter(|id| !local.contains(id)));
     }
     Ok(members)
+}
+
+/// What an adapter reports about its bus connection: counters since start,
+/// for logs, health checks and metrics exporters
+/// ([`Handle::cluster_stats`](crate::Handle::cluster_stats)).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct AdapterStats {
+    /// Connected to the bus right now.
+    pub connected: bool,
+    /// Sends published to the bus.
+    pub published: u64,
+    /// Sends dropped because the bus was unreachable for longer than the
+    /// adapter's buffer lasts.
+    pub dropped: u64,
+    /// Sends received from other nodes and delivered locally.
+    pub received: u64,
+    /// Bus messages that could not be decoded (ignored).
+    pub bad_messages: u64,
+    /// Times the bus connection was lost.
+    pub outages: u64,
+}
+
+/// Lock-free counters behind [`AdapterStats`], for adapter crates.
+#[derive(Debug, Default)]
+pub struct AdapterMetrics {
+    pub connected: std::sync::atomic::AtomicBool,
+    pub published: std::sync::atomic::AtomicU64,
+    pub dropped: std::sync::atomic::AtomicU64,
+    pub received: std::sync::atomic::AtomicU64,
+    pub bad_messages: std::sync::atomic::AtomicU64,
+    pub outages: std::sync::atomic::AtomicU64,
+}
+
+impl AdapterMetrics {
+    pub fn snapshot(&self) -> AdapterStats {
+        use std::sync::atomic::Ordering::Relaxed;
+        AdapterStats {
+            connected: self.connected.load(Relaxed),
+            published: self.published.load(Relaxed),
+            dropped: self.dropped.load(Relaxed),
+            received: self.received.load(Relaxed),
+            bad_messages: self.bad_messages.load(Relaxed),
+            outages: self.outages.load(Relaxed),
+        }
+    }
+
+    /// Counts one of the counters up by one.
+    pub fn incr(counter: &std::sync::atomic::AtomicU64) {
+        counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
 }

@@ -246,6 +246,12 @@ impl<R: ServerRouter> Handle<R> {
         Ok(self.members_all(room).await?.len())
     }
 
+    /// The cluster adapter's counters (bus connected, published, dropped,
+    /// outages…); `None` without an adapter.
+    pub fn cluster_stats(&self) -> Option<crate::adapter::AdapterStats> {
+        self.hub.adapter.get().map(|adapter| adapter.stats())
+    }
+
     /// Connected clients.
     pub fn connections(&self) -> usize {
         self.hub.client_count()
