@@ -557,7 +557,9 @@ pub async fn broker(kind: &'static str) -> Option<Broker> {
 pub async fn owned_broker(kind: &'static str) -> Option<OwnedBroker> {
     let owned = OwnedBroker::start(kind, 0).await;
     if owned.is_none() {
-        skip(&format!("no {kind}-server binary to start a test-owned {kind}"));
+        skip(&format!(
+            "no {kind}-server binary to start a test-owned {kind}"
+        ));
     }
     owned
 }

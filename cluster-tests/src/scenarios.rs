@@ -51,7 +51,10 @@ pub async fn rooms_span_nodes(kind: &BusKind, n: usize) {
     for peer in &mut peers {
         let mut next: HashMap<String, u64> = everyone.iter().map(|id| (id.clone(), 0)).collect();
         for _ in 0..total {
-            let said = peer.next_said().await.expect("a room message within the wait");
+            let said = peer
+                .next_said()
+                .await
+                .expect("a room message within the wait");
             let expected = next
                 .get_mut(&said.from)
                 .unwrap_or_else(|| panic!("message from unknown sender {}", said.from));

@@ -303,11 +303,7 @@ impl NatsAdapter {
             return;
         }
         if let Err(mpsc::error::TrySendError::Full(_)) = self.shared.tx.try_send(op) {
-            let dropped = self
-                .shared
-                .metrics
-                .dropped
-                .fetch_add(1, Ordering::Relaxed);
+            let dropped = self.shared.metrics.dropped.fetch_add(1, Ordering::Relaxed);
             if dropped % 1000 == 0 {
                 tracing::warn!(
                     dropped = dropped + 1,
@@ -572,7 +568,10 @@ impl Worker<'_> {
         if self.rooms.contains_key(&room) {
             return Ok(());
         }
-        let subscriber = self.client.subscribe(self.shared.subjects.room(&room)).await?;
+        let subscriber = self
+            .client
+            .subscribe(self.shared.subjects.room(&room))
+            .await?;
         let reader = tokio::spawn(read_sends(
             self.shared.clone(),
             self.local.clone(),

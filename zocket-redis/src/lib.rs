@@ -239,8 +239,8 @@ impl RedisAdapter {
             .redis_settings()
             .clone()
             .set_protocol(ProtocolVersion::RESP3);
-        let client =
-            redis::Client::open(info.set_redis_settings(settings)).map_err(RedisAdapterError::Url)?;
+        let client = redis::Client::open(info.set_redis_settings(settings))
+            .map_err(RedisAdapterError::Url)?;
         let (tx, rx) = mpsc::channel(config.buffer.max(1));
         Ok(RedisAdapter {
             shared: Arc::new(Shared {
@@ -290,7 +290,10 @@ impl RedisAdapter {
             worker.abort();
         }
         *self.shared.conn.lock() = None;
-        self.shared.metrics.connected.store(false, Ordering::Relaxed);
+        self.shared
+            .metrics
+            .connected
+            .store(false, Ordering::Relaxed);
     }
 
     fn enqueue(&self, op: Op) {
@@ -322,7 +325,9 @@ impl RedisAdapter {
 impl Adapter for RedisAdapter {
     fn bind(&self, node: LocalNode) {
         if self.shared.local.set(node.clone()).is_err() {
-            tracing::error!("a RedisAdapter can serve one server; clone-installing it twice is a bug");
+            tracing::error!(
+                "a RedisAdapter can serve one server; clone-installing it twice is a bug"
+            );
             return;
         }
         let Some(rx) = self.shared.rx.lock().take() else {
@@ -394,7 +399,10 @@ impl Adapter for RedisAdapter {
                 worker.abort();
             }
             *self.shared.conn.lock() = None;
-            self.shared.metrics.connected.store(false, Ordering::Relaxed);
+            self.shared
+                .metrics
+                .connected
+                .store(false, Ordering::Relaxed);
         })
     }
 }
@@ -535,7 +543,10 @@ async fn session(
     // (Re)register: Redis may have restarted empty, or our entries may have
     // been collected while we were away.
     subscribed.clear();
-    session.register(subscribed).await.map_err(|e| e.to_string())?;
+    session
+        .register(subscribed)
+        .await
+        .map_err(|e| e.to_string())?;
     *shared.conn.lock() = Some(conn);
     shared.metrics.connected.store(true, Ordering::Relaxed);
     shared.ready.send_replace(true);
@@ -635,7 +646,11 @@ impl Session<'_> {
     }
 
     async fn subscribe(&mut self, channel: &str) -> redis::RedisResult<()> {
-        let command = if self.sharded { "SSUBSCRIBE" } else { "SUBSCRIBE" };
+        let command = if self.sharded {
+            "SSUBSCRIBE"
+        } else {
+            "SUBSCRIBE"
+        };
         redis::cmd(command)
             .arg(channel)
             .exec_async(&mut self.conn)
@@ -755,7 +770,9 @@ impl Session<'_> {
             .published
             .fetch_add(published, Ordering::Relaxed);
         if shared.resync.load(Ordering::SeqCst) {
-            tracing::warn!("membership updates were dropped while the buffer was full; re-registering");
+            tracing::warn!(
+                "membership updates were dropped while the buffer was full; re-registering"
+            );
             self.register(subscribed).await?;
         }
         Ok(None)

@@ -210,7 +210,11 @@ impl Inbound {
         Ok(Inbound {
             origin: NodeId::from(header.n),
             target,
-            except: header.x.iter().map(|s| ClientId::from(s.as_ref())).collect(),
+            except: header
+                .x
+                .iter()
+                .map(|s| ClientId::from(s.as_ref()))
+                .collect(),
             volatile: header.vo,
             frame: Utf8Bytes::from(frame.to_owned()),
         })
@@ -264,8 +268,10 @@ pub trait Adapter: Send + Sync + 'static {
     fn left(&self, room: &str, client: &ClientId);
 
     /// Members of `room` on **other** nodes (the runtime adds its own).
-    fn remote_members<'a>(&'a self, room: &'a str)
-        -> BoxFuture<'a, Result<Vec<ClientId>, AdapterError>>;
+    fn remote_members<'a>(
+        &'a self,
+        room: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<ClientId>, AdapterError>>;
 
     /// Counters about the bus connection.
     fn stats(&self) -> AdapterStats {
@@ -311,7 +317,9 @@ impl LocalNode {
 
     /// Whether this node has members in `room`.
     pub fn has_room(&self, room: &str) -> bool {
-        self.hub.upgrade().is_some_and(|hub| hub.rooms.len(room) > 0)
+        self.hub
+            .upgrade()
+            .is_some_and(|hub| hub.rooms.len(room) > 0)
     }
 
     /// Every non-empty room of this node with its members: what an adapter

@@ -10,6 +10,18 @@ struct Args {
     /// Address to listen on (port 0 picks a free port).
     #[arg(long, default_value = "127.0.0.1:3000")]
     addr: String,
+    /// Share rooms with other chat servers through this Redis
+    /// (`redis://127.0.0.1:6379`).
+    #[arg(long, value_name = "URL", conflicts_with = "nats")]
+    redis: Option<String>,
+    /// Share rooms with other chat servers through this NATS
+    /// (`nats://127.0.0.1:4222`).
+    #[arg(long, value_name = "URL")]
+    nats: Option<String>,
+    /// Key / subject prefix on the bus: servers with the same prefix share
+    /// rooms.
+    #[arg(long, default_value = "zocket-chat")]
+    prefix: String,
 }
 
 #[tokio::main]
@@ -25,7 +37,22 @@ async fn main() -> std::io::Result<()> {
     // Scripts (benchmarks, tests) read the port from this line.
     println!("LISTENING {}", addr.port());
     tracing::info!("chat server on ws://{addr}/");
-    chat::Router::server(Chat)
+    let server = chat::Router::server(Chat);
+    // Without --redis or --nats the server runs alone, in memory.
+    let server = if let Some(url) = &args.redis {
+        let config = zocket_redis::RedisConfig::new(url.as_str()).prefix(args.prefix.as_str());
+        let adapter = zocket_redis::RedisAdapter::new(config).map_err(std::io::Error::other)?;
+        tracing::info!(node = %adapter.node_id(), %url, "sharing rooms through Redis");
+        server.with_adapter(adapter)
+    } else if let Some(url) = &args.nats {
+        let config = zocket_nats::NatsConfig::new(url.as_str()).prefix(args.prefix.as_str());
+        let adapter = zocket_nats::NatsAdapter::new(config).map_err(std::io::Error::other)?;
+        tracing::info!(node = %adapter.node_id(), %url, "sharing rooms through NATS");
+        server.with_adapter(adapter)
+    } else {
+        server
+    };
+    server
         .serve_with_shutdown(listener, async {
             let _ = tokio::signal::ctrl_c().await;
         })
