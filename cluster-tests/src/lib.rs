@@ -238,6 +238,14 @@ pub struct Node {
 
 impl Node {
     pub async fn start(kind: &BusKind) -> Node {
+        // RUST_LOG=zocket_redis=debug,zocket_nats=debug to see the adapters.
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(
+                tracing_subscriber::EnvFilter::try_from_default_env()
+                    .unwrap_or_else(|_| "warn".into()),
+            )
+            .with_test_writer()
+            .try_init();
         let bus = kind.adapter();
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");

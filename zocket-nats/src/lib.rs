@@ -393,6 +393,7 @@ async fn query_members(shared: &Shared, room: &str) -> Result<Vec<ClientId>, Ada
         alive.retain(|_, seen| seen.elapsed() < timeout);
         alive.keys().cloned().collect()
     };
+    tracing::debug!(room, ?expected, "membership query");
     if expected.is_empty() {
         return Ok(Vec::new());
     }
@@ -434,6 +435,7 @@ async fn query_members(shared: &Shared, room: &str) -> Result<Vec<ClientId>, Ada
         if node == shared.node {
             continue;
         }
+        tracing::debug!(room, %node, members = answer.m.len(), "membership answer");
         expected.remove(&node);
         members.extend(answer.m);
     }
@@ -542,7 +544,7 @@ impl Worker<'_> {
         let queries = self.client.subscribe(shared.subjects.query.clone()).await?;
         let readers = [
             tokio::spawn(read_sends(shared.clone(), self.local.clone(), all)),
-            tokio::spawn(read_beats(shared.clone(), beats)),
+            tokio::spawn(read_beats(shared.clone(), self.client.clone(), beats)),
             tokio::spawn(answer_queries(
                 shared.clone(),
                 self.local.clone(),
@@ -582,14 +584,18 @@ impl Worker<'_> {
     }
 
     async fn beat(&self, bye: bool) {
-        let beat = Beat {
-            n: self.shared.node.as_str(),
-            bye,
+        let payload = if bye {
+            let beat = Beat {
+                n: self.shared.node.as_str(),
+                bye,
+            };
+            serde_json::to_vec(&beat).unwrap_or_default().into()
+        } else {
+            beat_payload(&self.shared.node)
         };
-        let payload = serde_json::to_vec(&beat).unwrap_or_default();
         let _ = self
             .client
-            .publish(self.shared.subjects.heartbeat.clone(), payload.into())
+            .publish(self.shared.subjects.heartbeat.clone(), payload)
             .await;
     }
 
@@ -654,6 +660,14 @@ impl Drop for Worker<'_> {
     }
 }
 
+fn beat_payload(node: &NodeId) -> Bytes {
+    let beat = Beat {
+        n: node.as_str(),
+        bye: false,
+    };
+    serde_json::to_vec(&beat).unwrap_or_default().into()
+}
+
 async fn read_sends(shared: Arc<Shared>, local: LocalNode, mut subscriber: async_nats::Subscriber) {
     while let Some(message) = subscriber.next().await {
         match Inbound::decode(&message.payload) {
@@ -670,7 +684,11 @@ async fn read_sends(shared: Arc<Shared>, local: LocalNode, mut subscriber: async
     }
 }
 
-async fn read_beats(shared: Arc<Shared>, mut subscriber: async_nats::Subscriber) {
+/// Tracks other nodes' heartbeats. A node heard for the first time gets
+/// our heartbeat back at once, so a node that just started learns every
+/// live node within a round trip instead of a heartbeat interval (its
+/// membership queries would otherwise not wait for nodes it hasn't heard).
+async fn read_beats(shared: Arc<Shared>, client: Client, mut subscriber: async_nats::Subscriber) {
     while let Some(message) = subscriber.next().await {
         let Ok(beat) = serde_json::from_slice::<Beat<'_>>(&message.payload) else {
             AdapterMetrics::incr(&shared.metrics.bad_messages);
@@ -680,11 +698,24 @@ async fn read_beats(shared: Arc<Shared>, mut subscriber: async_nats::Subscriber)
         if node == shared.node {
             continue;
         }
-        let mut alive = shared.alive.lock();
-        if beat.bye {
-            alive.remove(&node);
-        } else if alive.insert(node.clone(), Instant::now()).is_none() {
+        tracing::trace!(me = %shared.node, from = %node, "heartbeat");
+        let new = {
+            let mut alive = shared.alive.lock();
+            if beat.bye {
+                alive.remove(&node);
+                false
+            } else {
+                alive.insert(node.clone(), Instant::now()).is_none()
+            }
+        };
+        if new {
             tracing::info!(%node, "node joined the cluster");
+            let _ = client
+                .publish(
+                    shared.subjects.heartbeat.clone(),
+                    beat_payload(&shared.node),
+                )
+                .await;
         }
     }
 }

@@ -756,6 +756,12 @@ impl Session<'_> {
                         .arg(node)
                         .invoke_async::<i64>(&mut self.conn)
                         .await?;
+                    // The last node to leave also clears crashed nodes'
+                    // entries, so an abandoned prefix leaves nothing behind.
+                    COLLECT_DEAD
+                        .arg(&keys.base)
+                        .invoke_async::<i64>(&mut self.conn)
+                        .await?;
                     tracing::info!(node, "left the Redis cluster");
                     let _ = done.send(());
                     return Ok(Some(End::Closed));
