@@ -5,7 +5,7 @@
 # their own. In CI they must run, never skip: ZOCKET_REQUIRE_BROKERS=1 makes
 # a missing broker a failure.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 
 have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/bin/$1" ] || [ -x "/usr/sbin/$1" ]; }
 if ! have redis-server || ! have nats-server; then
