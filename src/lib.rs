@@ -66,8 +66,8 @@ pub use zocket_runtime::adapter;
 #[cfg(feature = "client")]
 pub mod client {
     pub use zocket_client::{
-        Backoff, Client, ClientBuilder, ClientConfig, CloseInfo, ConnectError, Messages, SendError,
-        State, Subscription,
+        Backoff, Client, ClientBuilder, ClientConfig, CloseInfo, ConnectError, HeaderTransport,
+        Messages, SendError, State, Subscription,
     };
 }
 
