@@ -25,7 +25,10 @@ async fn oversize_message_closes_with_1009_and_a_reason() {
     assert_eq!(next_frame(&mut ws).await["type"], "room.pong");
     // …one byte more is not.
     send_raw(&mut ws, &format!("{at_limit} ")).await;
-    assert_eq!(expect_close(&mut ws).await, (1009, "message too big".into()));
+    assert_eq!(
+        expect_close(&mut ws).await,
+        (1009, "message too big".into())
+    );
 }
 
 #[tokio::test]
@@ -62,13 +65,21 @@ async fn bad_frames_get_exact_typed_error_frames() {
             "for":"room.nope"}})
     );
 
-    send(&mut ws, json!({"type":"room.say","payload":{"roomId":"r","seq":"one"}})).await;
+    send(
+        &mut ws,
+        json!({"type":"room.say","payload":{"roomId":"r","seq":"one"}}),
+    )
+    .await;
     let error = next_frame(&mut ws).await;
     assert_eq!(error["payload"]["code"], "invalid_payload");
     assert_eq!(error["payload"]["for"], "room.say");
     assert_eq!(error["payload"]["path"], "seq");
 
-    send(&mut ws, json!({"type":"room.ping","payload":{"message":""}})).await;
+    send(
+        &mut ws,
+        json!({"type":"room.ping","payload":{"message":""}}),
+    )
+    .await;
     assert_eq!(
         next_frame(&mut ws).await,
         json!({"type":"zocket.error","payload":{
@@ -166,7 +177,11 @@ async fn room_caps_answer_room_limit_error_frames() {
     let mut ws = connect(&server).await;
     join(&mut ws, "a").await;
     join(&mut ws, "b").await;
-    send(&mut ws, json!({"type":"room.join","payload":{"roomId":"c"}})).await;
+    send(
+        &mut ws,
+        json!({"type":"room.join","payload":{"roomId":"c"}}),
+    )
+    .await;
     assert_eq!(
         next_frame(&mut ws).await,
         json!({"type":"zocket.error","payload":{
@@ -174,7 +189,11 @@ async fn room_caps_answer_room_limit_error_frames() {
             "message":"a connection may be in at most 2 rooms",
             "for":"room.join"}})
     );
-    send(&mut ws, json!({"type":"room.join","payload":{"roomId":"123456789"}})).await;
+    send(
+        &mut ws,
+        json!({"type":"room.join","payload":{"roomId":"123456789"}}),
+    )
+    .await;
     assert_eq!(
         next_frame(&mut ws).await,
         json!({"type":"zocket.error","payload":{

@@ -59,7 +59,10 @@ async fn non_reading_client_is_closed_with_4008_and_the_room_keeps_receiving() {
     let close = loop {
         match next(&mut slow).await {
             Got::Frame(f) => {
-                assert_eq!(f["payload"]["seq"], expected, "slow client: in order, no gap");
+                assert_eq!(
+                    f["payload"]["seq"], expected,
+                    "slow client: in order, no gap"
+                );
                 expected += 1;
             }
             Got::Close(code, reason) => break (code, reason),
@@ -101,7 +104,10 @@ async fn stalled_write_is_dropped_after_the_write_timeout() {
         other => panic!("{other:?}"),
     }
     let took = started.elapsed();
-    assert!(took >= Duration::from_millis(450), "dropped too early: {took:?}");
+    assert!(
+        took >= Duration::from_millis(450),
+        "dropped too early: {took:?}"
+    );
     assert!(took < Duration::from_secs(5), "dropped too late: {took:?}");
     eventually(|| server.handle.len("r") == 1).await;
     // The other client is still served.

@@ -15,7 +15,8 @@ use zocket::Config;
 
 #[tokio::test]
 async fn slowloris_socket_is_closed_within_the_header_timeout() {
-    let server = Server::start(Config::default().header_read_timeout(Duration::from_millis(300))).await;
+    let server =
+        Server::start(Config::default().header_read_timeout(Duration::from_millis(300))).await;
     let mut tcp = tokio::net::TcpStream::connect(server.addr).await.unwrap();
     let started = Instant::now();
     // A request head that never ends.
@@ -44,16 +45,24 @@ async fn slowloris_socket_is_closed_within_the_header_timeout() {
 async fn foreign_origin_is_refused_with_403_before_the_upgrade() {
     let server = Server::start(Config::default()).await;
     let same = format!("http://{}", server.addr);
-    assert_eq!(upgrade_status(&server, &[("origin", "http://evil.example")]).await, 403);
+    assert_eq!(
+        upgrade_status(&server, &[("origin", "http://evil.example")]).await,
+        403
+    );
     assert_eq!(upgrade_status(&server, &[("origin", "null")]).await, 403);
     assert_eq!(upgrade_status(&server, &[("origin", &same)]).await, 101);
     // No Origin: not a browser, allowed.
     assert_eq!(upgrade_status(&server, &[]).await, 101);
 
-    let server =
-        Server::start(Config::default().allowed_origins(["https://app.example"])).await;
-    assert_eq!(upgrade_status(&server, &[("origin", "https://app.example")]).await, 101);
-    assert_eq!(upgrade_status(&server, &[("origin", "https://evil.example")]).await, 403);
+    let server = Server::start(Config::default().allowed_origins(["https://app.example"])).await;
+    assert_eq!(
+        upgrade_status(&server, &[("origin", "https://app.example")]).await,
+        101
+    );
+    assert_eq!(
+        upgrade_status(&server, &[("origin", "https://evil.example")]).await,
+        403
+    );
 }
 
 #[tokio::test]

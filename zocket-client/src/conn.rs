@@ -8,10 +8,10 @@ use std::time::Duration;
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
 use tokio::time::{sleep, timeout, Instant};
-use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::{HeaderName, HeaderValue};
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use zocket_core::Router;
@@ -28,8 +28,8 @@ pub(crate) async fn connect<R: Router>(core: &Core<R>) -> Result<Socket, Connect
     for (name, value) in &core.request_headers {
         let name = HeaderName::from_bytes(name.as_bytes())
             .map_err(|_| ConnectError::InvalidHeader(name.clone()))?;
-        let value =
-            HeaderValue::from_str(value).map_err(|_| ConnectError::InvalidHeader(name.to_string()))?;
+        let value = HeaderValue::from_str(value)
+            .map_err(|_| ConnectError::InvalidHeader(name.to_string()))?;
         request.headers_mut().insert(name, value);
     }
     let attempt = tokio_tungstenite::connect_async(request);

@@ -137,7 +137,10 @@ mod tests {
         let not_object = format!("{AUTH_PREFIX}{}", URL_SAFE_NO_PAD.encode("[1]"));
         assert!(decode_auth_protocol(&not_object).is_err());
         let nested = format!("{AUTH_PREFIX}{}", URL_SAFE_NO_PAD.encode(r#"{"a":{}}"#));
-        assert_eq!(decode_auth_protocol(&nested).unwrap_err().details[0].path, "a");
+        assert_eq!(
+            decode_auth_protocol(&nested).unwrap_err().details[0].path,
+            "a"
+        );
         let long = format!("{AUTH_PREFIX}{}", "A".repeat(MAX_AUTH_TOKEN_LEN + 1));
         assert!(decode_auth_protocol(&long).is_err());
     }

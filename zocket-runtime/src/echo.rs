@@ -10,7 +10,7 @@ use std::sync::Arc;
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{ConnectInfo, State};
 use axum::http::HeaderMap;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Extension;
 use tokio::net::TcpListener;
@@ -75,7 +75,7 @@ async fn upgrade(
     let peer_addr = connect_info.map(|Extension(ConnectInfo(addr))| addr);
     let permit = match crate::server::admit(&echo.hub, &echo.limits, &headers, peer_addr) {
         Ok(permit) => permit,
-        Err(response) => return response,
+        Err(refused) => return refused.into_response(),
     };
     let config = &echo.hub.config;
     let peer = Arc::new(Peer::new(

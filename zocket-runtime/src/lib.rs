@@ -18,11 +18,11 @@ mod serve;
 mod server;
 
 pub use config::{Config, OriginPolicy, RateLimit};
-pub use echo::Echo;
-pub use serve::serve_router;
 pub use ctx::{Ctx, RoomError, Rooms};
+pub use echo::Echo;
 pub use router::{Dispatch, Refusal, Reject, ServerRouter};
 pub use send::{Delivery, Outbound, Sender};
+pub use serve::serve_router;
 pub use server::{Handle, Zocket};
 
 #[doc(hidden)]

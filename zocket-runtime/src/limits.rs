@@ -154,7 +154,11 @@ mod tests {
         assert!(b.try_take());
         assert!(!b.try_take());
         tokio::time::advance(Duration::from_secs(10)).await;
-        assert_eq!((0..10).filter(|_| b.try_take()).count(), 3, "capped at burst");
+        assert_eq!(
+            (0..10).filter(|_| b.try_take()).count(),
+            3,
+            "capped at burst"
+        );
     }
 
     #[test]

@@ -148,8 +148,16 @@ mod tests {
     fn same_host_and_missing_origin_pass() {
         let p = OriginPolicy::SameHost;
         assert!(check(&p, &headers(None, "x:1")).is_ok());
-        assert!(check(&p, &headers(Some("http://127.0.0.1:3000"), "127.0.0.1:3000")).is_ok());
-        assert!(check(&p, &headers(Some("https://Chat.Example"), "chat.example:443")).is_ok());
+        assert!(check(
+            &p,
+            &headers(Some("http://127.0.0.1:3000"), "127.0.0.1:3000")
+        )
+        .is_ok());
+        assert!(check(
+            &p,
+            &headers(Some("https://Chat.Example"), "chat.example:443")
+        )
+        .is_ok());
         assert!(check(&p, &headers(Some("http://[::1]:8080"), "[::1]:8080")).is_ok());
     }
 
@@ -163,7 +171,10 @@ mod tests {
             "http://127.0.0.1:3000@evil",
             "http://127.0.0.1:99999",
         ] {
-            assert!(check(&p, &headers(Some(bad), "127.0.0.1:3000")).is_err(), "{bad}");
+            assert!(
+                check(&p, &headers(Some(bad), "127.0.0.1:3000")).is_err(),
+                "{bad}"
+            );
         }
     }
 

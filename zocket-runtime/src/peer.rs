@@ -160,6 +160,14 @@ impl Peer {
         self.wake.notify_one();
     }
 
+    /// Takes what is queued, without waiting. For tests.
+    #[cfg(test)]
+    pub fn take_queued(&self) -> Vec<Message> {
+        let mut q = self.queue.lock();
+        q.bytes = 0;
+        q.frames.drain(..).collect()
+    }
+
     #[cfg(test)]
     pub fn is_closing(&self) -> bool {
         self.queue.lock().close.is_some()

@@ -156,6 +156,27 @@ where
     }
 }
 
+/// Why an upgrade was refused before anything else ran.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum Refused {
+    #[error("server shutting down")]
+    ShuttingDown,
+    #[error(transparent)]
+    Origin(#[from] origin::OriginError),
+    #[error(transparent)]
+    Cap(#[from] crate::limits::CapError),
+}
+
+impl IntoResponse for Refused {
+    fn into_response(self) -> Response {
+        let status = match self {
+            Refused::Origin(_) => StatusCode::FORBIDDEN,
+            Refused::ShuttingDown | Refused::Cap(_) => StatusCode::SERVICE_UNAVAILABLE,
+        };
+        refusal(status, &self.to_string())
+    }
+}
+
 /// The checks every upgrade passes before anything else runs, in this
 /// order: shutting down (503), `Origin` (403), connection caps (503). The
 /// permit holds the connection's slot until its task ends.
@@ -164,25 +185,26 @@ pub(crate) fn admit(
     limits: &Arc<ConnectionLimits>,
     headers: &HeaderMap,
     peer_addr: Option<SocketAddr>,
-) -> Result<ConnectionPermit, Response> {
+) -> Result<ConnectionPermit, Refused> {
     if hub.shutdown.is_cancelled() {
-        return Err(refusal(StatusCode::SERVICE_UNAVAILABLE, "server shutting down"));
+        return Err(Refused::ShuttingDown);
     }
     let config = &hub.config;
-    if let Err(error) = origin::check(&config.origin, headers) {
+    let admitted = origin::check(&config.origin, headers)
+        .map_err(Refused::from)
+        .and_then(|()| {
+            limits
+                .acquire(
+                    peer_addr.map(|a| a.ip()),
+                    config.max_connections,
+                    config.max_connections_per_ip,
+                )
+                .map_err(Refused::from)
+        });
+    if let Err(error) = &admitted {
         tracing::debug!(%error, "upgrade refused");
-        return Err(refusal(StatusCode::FORBIDDEN, &error.to_string()));
     }
-    limits
-        .acquire(
-            peer_addr.map(|a| a.ip()),
-            config.max_connections,
-            config.max_connections_per_ip,
-        )
-        .map_err(|error| {
-            tracing::debug!(%error, "upgrade refused");
-            refusal(StatusCode::SERVICE_UNAVAILABLE, &error.to_string())
-        })
+    admitted
 }
 
 /// Applies the configured frame limits and buffer sizes to an upgrade, and
@@ -240,7 +262,7 @@ where
     let peer_addr = connect_info.map(|Extension(ConnectInfo(addr))| addr);
     let permit = match admit(hub, &server.limits, &headers, peer_addr) {
         Ok(permit) => permit,
-        Err(response) => return response,
+        Err(refused) => return refused.into_response(),
     };
     // The protocol header carries the auth token: it is read below, not
     // handed to the headers struct as a header of its own.

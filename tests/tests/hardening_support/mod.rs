@@ -115,7 +115,9 @@ impl app::Server for App {
     }
 
     async fn on_disconnect(&self, cx: &app::Ctx<User>) {
-        let _ = self.events.send(Event::Disconnected(cx.client_id().clone()));
+        let _ = self
+            .events
+            .send(Event::Disconnected(cx.client_id().clone()));
     }
 
     async fn before(
