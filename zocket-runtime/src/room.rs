@@ -25,8 +25,6 @@ struct Room {
     index: HashMap<ClientId, usize>,
 }
 
-type Shard = RwLock<HashMap<Arc<str>, Room>>;
-
 pub(crate) struct RoomMap {
     shards: Box<[Shard]>,
     hasher: RandomState,
