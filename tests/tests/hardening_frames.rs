@@ -144,7 +144,9 @@ async fn rate_limit_answers_rate_limited_then_closes_with_1008() {
     }));
     let server = Server::start(config).await;
     let mut ws = connect(&server).await;
-    for _ in 0..20 {
+    // More than enough: a refill (on a slow machine) resets the run of
+    // rate-limited frames, which then needs 10 more.
+    for _ in 0..40 {
         send(&mut ws, json!({"type":"room.ping"})).await;
     }
     let (mut pongs, mut limited) = (0, 0);
@@ -163,8 +165,8 @@ async fn rate_limit_answers_rate_limited_then_closes_with_1008() {
             Got::Gone => panic!("dropped without a close frame"),
         }
     };
-    assert!((5..=6).contains(&pongs), "burst of 5 (+1 refill): {pongs}");
-    assert_eq!(limited, 10, "closed after 10 rate-limited frames in a row");
+    assert!((5..=7).contains(&pongs), "burst of 5 (+ refills): {pongs}");
+    assert!(limited >= 10, "closed after 10 rate-limited frames in a row");
     assert_eq!(close, (1008, "rate limit exceeded".into()));
 }
 

@@ -125,13 +125,12 @@ async fn no_pong_closes_and_removes_from_rooms() {
     let mut silent = connect(&server).await;
     join(&mut silent, "r").await;
     assert_eq!(server.handle.len("r"), 1);
-    let started = Instant::now();
     // The client never polls its socket again, so it never answers a ping.
+    // (That a client which answers stays connected is the next test.)
     match server.next_event().await {
         Event::Disconnected(_) => {}
         other => panic!("{other:?}"),
     }
-    assert!(started.elapsed() >= Duration::from_millis(250));
     eventually(|| server.handle.len("r") == 0).await;
     assert_eq!(server.handle.rooms(), 0);
     // Reading now: queued pings, then the close frame.
