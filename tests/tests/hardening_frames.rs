@@ -166,7 +166,10 @@ async fn rate_limit_answers_rate_limited_then_closes_with_1008() {
         }
     };
     assert!((5..=7).contains(&pongs), "burst of 5 (+ refills): {pongs}");
-    assert!(limited >= 10, "closed after 10 rate-limited frames in a row");
+    assert!(
+        limited >= 10,
+        "closed after 10 rate-limited frames in a row"
+    );
     assert_eq!(close, (1008, "rate limit exceeded".into()));
 }
 
