@@ -187,3 +187,46 @@ async fn shutdown_closes_everyone_with_1001_and_returns() {
     assert_eq!(server.handle.connections(), 0);
     assert!(tokio::net::TcpStream::connect(server.addr).await.is_err());
 }
+
+/// Shutdown drains: frames queued for a client that is behind when the
+/// server stops are still delivered, in order, before the 1001.
+#[tokio::test]
+async fn shutdown_drains_queued_frames_before_1001() {
+    let config = Config::default()
+        .max_queued_bytes(64 * 1024 * 1024)
+        .shutdown_timeout(Duration::from_secs(20))
+        .write_timeout(Duration::from_secs(20));
+    let mut server = Server::start(config).await;
+    let mut behind = connect_small_buffer(&server).await;
+    join(&mut behind, "r").await;
+    let mut sender = connect(&server).await;
+    join(&mut sender, "r").await;
+    // 40 × 256 KiB: far more than the socket buffers hold, so most of it is
+    // still in the server's queue when the shutdown starts.
+    send(
+        &mut sender,
+        json!({"type":"room.blast","payload":{"roomId":"r","count":40,"size":262144}}),
+    )
+    .await;
+    // Messages are handled in order: the pong means the blast was queued.
+    send(&mut sender, json!({"type":"room.ping"})).await;
+    assert_eq!(next_frame(&mut sender).await["type"], "room.pong");
+    server.stop();
+    assert_eq!(
+        expect_close(&mut sender).await,
+        (1001, "server shutting down".into())
+    );
+    for seq in 0..40u64 {
+        let frame = next_frame(&mut behind).await;
+        assert_eq!(frame["payload"]["seq"], seq);
+    }
+    assert_eq!(
+        expect_close(&mut behind).await,
+        (1001, "server shutting down".into())
+    );
+    tokio::time::timeout(WAIT, &mut server.task)
+        .await
+        .expect("serve did not return")
+        .unwrap()
+        .unwrap();
+}

@@ -160,3 +160,34 @@ async fn headers_travel_in_the_auth_subprotocol_not_the_url() {
         Ok(_) => panic!("token in HTTP headers was not seen"),
     }
 }
+
+/// Compression is off: an offered permessage-deflate is not accepted, and
+/// the server selects the `zocket` subprotocol, never echoing an auth token.
+#[tokio::test]
+async fn no_compression_and_only_the_plain_subprotocol_is_echoed() {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let server = Server::start(Config::default()).await;
+    let mut request = server.url().into_client_request().unwrap();
+    let token = format!(
+        "zocket, zocket.auth.{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(r#"{"user-name":"A"}"#)
+    );
+    request.headers_mut().insert(
+        "sec-websocket-extensions",
+        "permessage-deflate; client_max_window_bits"
+            .parse()
+            .unwrap(),
+    );
+    request
+        .headers_mut()
+        .insert("sec-websocket-protocol", token.parse().unwrap());
+    let (_ws, response) = tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(request))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(response.headers().get("sec-websocket-extensions").is_none());
+    assert_eq!(
+        response.headers().get("sec-websocket-protocol").unwrap(),
+        "zocket"
+    );
+}
