@@ -53,7 +53,8 @@ pub use chrono;
 
 #[cfg(feature = "server")]
 pub use zocket_runtime::{
-    Config, Ctx, Delivery, Handle, Outbound, Refusal, Reject, RoomError, Rooms, Zocket,
+    serve_router, Config, Ctx, Delivery, Echo, Handle, OriginPolicy, Outbound, RateLimit, Refusal,
+    Reject, RoomError, Rooms, Zocket,
 };
 
 /// The cluster seam: implement [`adapter::Adapter`] or use `zocket-redis` /
@@ -65,8 +66,8 @@ pub use zocket_runtime::adapter;
 #[cfg(feature = "client")]
 pub mod client {
     pub use zocket_client::{
-        Backoff, Client, ClientBuilder, ClientConfig, CloseInfo, ConnectError, Messages, SendError,
-        State, Subscription,
+        Backoff, Client, ClientBuilder, ClientConfig, CloseInfo, ConnectError, HeaderTransport,
+        Messages, SendError, State, Subscription,
     };
 }
 

@@ -10,7 +10,7 @@ use tokio::sync::{mpsc, watch, Notify};
 use zocket_core::error::ErrorPayload;
 use zocket_core::{wire, Incoming, MessageSet, Outgoing, Router};
 
-use crate::config::{Backoff, ClientConfig};
+use crate::config::{Backoff, ClientConfig, HeaderTransport};
 use crate::conn;
 use crate::dispatch::{Key, Listeners, Subscription};
 use crate::error::{ConnectError, SendError};
@@ -48,6 +48,9 @@ pub struct Core<R: Router> {
     streams: Mutex<Vec<mpsc::UnboundedSender<R::Outgoing>>>,
     pub(crate) state: watch::Sender<State>,
     pub(crate) url: String,
+    /// Extra upgrade-request headers (for the `Http` and `Subprotocol`
+    /// header transports).
+    pub(crate) request_headers: Vec<(String, String)>,
     pub(crate) config: ClientConfig,
     /// Wakes the connection loop for `close()` / `reconnect()`.
     pub(crate) control: Notify,
@@ -153,10 +156,18 @@ pub struct ClientBuilder<R: Router> {
 }
 
 impl<R: ClientRouter> ClientBuilder<R> {
-    /// Connection headers; sent as URL query parameters, as the original
-    /// client does (browsers cannot set WebSocket headers).
+    /// Connection headers; sent as URL query parameters by default, as the
+    /// original client does. Use [`header_transport`](Self::header_transport)
+    /// to keep secrets out of the URL.
     pub fn headers(mut self, headers: R::Headers) -> Self {
         self.headers = Some(headers);
+        self
+    }
+
+    /// Where the headers travel: query (default), HTTP headers, or the
+    /// `zocket.auth.` subprotocol entry.
+    pub fn header_transport(mut self, transport: HeaderTransport) -> Self {
+        self.config.header_transport = transport;
         self
     }
 
@@ -182,11 +193,30 @@ impl<R: ClientRouter> ClientBuilder<R> {
     /// in the background.
     pub async fn connect(self) -> Result<Client<R>, ConnectError> {
         let mut url = self.url;
+        let mut request_headers = Vec::new();
         if let Some(headers) = &self.headers {
-            let query = serde_urlencoded::to_string(headers)?;
-            if !query.is_empty() {
-                url.push(if url.contains('?') { '&' } else { '?' });
-                url.push_str(&query);
+            match self.config.header_transport {
+                HeaderTransport::Query => {
+                    let query = serde_urlencoded::to_string(headers)?;
+                    if !query.is_empty() {
+                        url.push(if url.contains('?') { '&' } else { '?' });
+                        url.push_str(&query);
+                    }
+                }
+                HeaderTransport::Http => {
+                    let query = serde_urlencoded::to_string(headers)?;
+                    request_headers.extend(
+                        form_urlencoded::parse(query.as_bytes())
+                            .map(|(k, v)| (k.into_owned(), v.into_owned())),
+                    );
+                }
+                HeaderTransport::Subprotocol => {
+                    let entry = zocket_core::protocol::encode_auth_protocol(headers)?;
+                    request_headers.push((
+                        "sec-websocket-protocol".to_owned(),
+                        format!("{}, {entry}", zocket_core::protocol::SUBPROTOCOL),
+                    ));
+                }
             }
         }
         let (state, _) = watch::channel(State::Connecting);
@@ -196,6 +226,7 @@ impl<R: ClientRouter> ClientBuilder<R> {
             streams: Mutex::new(Vec::new()),
             state,
             url,
+            request_headers,
             config: self.config,
             control: Notify::new(),
             closed: Default::default(),

@@ -39,6 +39,23 @@ impl Backoff {
     }
 }
 
+/// How the client sends connection headers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum HeaderTransport {
+    /// As URL query parameters, like the original client and browsers
+    /// without a subprotocol. Query strings end up in access logs: do not
+    /// put secrets there.
+    #[default]
+    Query,
+    /// As real HTTP headers on the upgrade request (what a server behind a
+    /// proxy that strips unknown headers may not see).
+    Http,
+    /// In a `Sec-WebSocket-Protocol` entry `zocket.auth.<base64url JSON>`,
+    /// next to `zocket`: kept out of URLs and logs, and the only header a
+    /// browser can set, so clients in every language can use it.
+    Subprotocol,
+}
+
 #[derive(Debug, Clone)]
 pub struct ClientConfig {
     /// `None` disables reconnecting.
@@ -49,6 +66,8 @@ pub struct ClientConfig {
     /// by default) means the server is gone: the client reconnects.
     pub idle_timeout: Duration,
     pub connect_timeout: Duration,
+    /// Where connection headers travel (default: the query string).
+    pub header_transport: HeaderTransport,
 }
 
 impl Default for ClientConfig {
@@ -58,6 +77,7 @@ impl Default for ClientConfig {
             max_queue: 1024,
             idle_timeout: Duration::from_secs(45),
             connect_timeout: Duration::from_secs(10),
+            header_transport: HeaderTransport::default(),
         }
     }
 }

@@ -8,6 +8,8 @@ use std::time::Duration;
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
 use tokio::time::{sleep, timeout, Instant};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::{HeaderName, HeaderValue};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::Message;
@@ -22,7 +24,15 @@ pub(crate) type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 pub(crate) async fn connect<R: Router>(core: &Core<R>) -> Result<Socket, ConnectError> {
     core.set_state(State::Connecting);
-    let attempt = tokio_tungstenite::connect_async(core.url.as_str());
+    let mut request = core.url.as_str().into_client_request()?;
+    for (name, value) in &core.request_headers {
+        let name = HeaderName::from_bytes(name.as_bytes())
+            .map_err(|_| ConnectError::InvalidHeader(name.clone()))?;
+        let value = HeaderValue::from_str(value)
+            .map_err(|_| ConnectError::InvalidHeader(name.to_string()))?;
+        request.headers_mut().insert(name, value);
+    }
+    let attempt = tokio_tungstenite::connect_async(request);
     match timeout(core.config.connect_timeout, attempt).await {
         Ok(Ok((socket, _response))) => Ok(socket),
         Ok(Err(error)) => Err(error.into()),

@@ -24,6 +24,11 @@ pub enum ConnectError {
     Rejected { status: u16, body: String },
     #[error("headers did not serialise: {0}")]
     Headers(#[from] serde_urlencoded::ser::Error),
+    #[error("headers did not serialise into the auth subprotocol: {0}")]
+    AuthProtocol(#[from] zocket_core::protocol::AuthEncodeError),
+    /// A header name or value cannot be sent as an HTTP header.
+    #[error("header `{0}` cannot be sent as an HTTP header")]
+    InvalidHeader(String),
     #[error("connect timed out")]
     Timeout,
     #[error(transparent)]

@@ -9,7 +9,7 @@ mod error;
 mod queue;
 
 pub use client::{Client, ClientBuilder, ClientRouter, CloseInfo, Core, Messages, State};
-pub use config::{Backoff, ClientConfig};
+pub use config::{Backoff, ClientConfig, HeaderTransport};
 pub use dispatch::Subscription;
 pub use error::{ConnectError, SendError};
 pub use zocket_core::error::{ErrorCode, ErrorPayload};

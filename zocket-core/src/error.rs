@@ -21,9 +21,13 @@ pub enum ErrorCode {
     RateLimited,
     /// The handler failed in a way the application chose to report.
     HandlerError,
+    /// A room join was refused: the room name is too long or the
+    /// connection is already in as many rooms as allowed.
+    RoomLimit,
 }
 
 impl ErrorCode {
+    /// The code as it appears on the wire.
     pub fn as_str(self) -> &'static str {
         match self {
             ErrorCode::InvalidJson => "invalid_json",
@@ -33,6 +37,7 @@ impl ErrorCode {
             ErrorCode::BinaryUnsupported => "binary_unsupported",
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::HandlerError => "handler_error",
+            ErrorCode::RoomLimit => "room_limit",
         }
     }
 }

@@ -9,6 +9,7 @@ pub mod error;
 pub mod headers;
 pub mod id;
 pub mod message;
+pub mod protocol;
 pub mod validate;
 pub mod wire;
 

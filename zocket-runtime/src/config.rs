@@ -1,10 +1,28 @@
 //! Server limits and timeouts, with the defaults a server on the open
-//! internet needs (see `PROTOCOL.md`).
+//! internet needs (see `PROTOCOL.md`, "Limits and defaults").
 
 use std::time::Duration;
 
+pub use crate::limits::RateLimit;
+pub use crate::origin::OriginPolicy;
+
 /// Limits and timeouts for one server. Every field has a production default;
 /// change them with the builder methods.
+///
+/// | field | default | past it |
+/// |---|---|---|
+/// | `max_message_size` | 64 KiB | close 1009 |
+/// | `read_buffer_size` | 4 KiB | (initial read buffer, grows per message) |
+/// | `max_queued_frames` / `max_queued_bytes` | 1024 / 1 MiB | close 4008 |
+/// | `write_timeout` | 5 s | close 4008 |
+/// | `ping_interval` / `pong_timeout` | 25 s / 20 s | close 1008 |
+/// | `header_read_timeout` | 10 s | TCP closed (slowloris) |
+/// | `origin` | same host | HTTP 403 before the upgrade |
+/// | `max_connections` / `max_connections_per_ip` | 100 000 / 1024 | HTTP 503 before the upgrade |
+/// | `rate_limit` | 100 msg/s, burst 200 | `rate_limited` error frame, then 1008 |
+/// | `max_rooms_per_connection` / `max_room_name_len` | 128 / 255 B | `room_limit` error frame |
+/// | `max_consecutive_errors` | 10 | close 1008 |
+/// | `shutdown_timeout` | 5 s | connections dropped |
 ///
 /// ```
 /// use std::time::Duration;
@@ -17,6 +35,10 @@ use std::time::Duration;
 pub struct Config {
     /// Largest incoming message (and frame), in bytes. Larger: close 1009.
     pub max_message_size: usize,
+    /// Initial capacity of each connection's read buffer. Small by default:
+    /// idle connections dominate memory, and a buffer grows for the rare
+    /// large message.
+    pub read_buffer_size: usize,
     /// Outgoing queue bound per connection, in frames.
     pub max_queued_frames: usize,
     /// Outgoing queue bound per connection, in bytes.
@@ -36,6 +58,26 @@ pub struct Config {
     pub max_consecutive_errors: u32,
     /// How long graceful shutdown waits for queues to drain.
     pub shutdown_timeout: Duration,
+    /// Time a client has to send the complete HTTP request head. Stops
+    /// slowloris clients from holding sockets open by trickling headers.
+    /// Applies when the server is run by `serve`/`serve_with_shutdown` or
+    /// [`serve_router`](crate::serve_router); a user's own `axum::serve`
+    /// must set its own.
+    pub header_read_timeout: Duration,
+    /// Which browser origins may open a connection. Requests without an
+    /// `Origin` header (non-browser clients) are always allowed: the check
+    /// exists to stop other web pages from using a visitor's cookies.
+    pub origin: OriginPolicy,
+    /// Connections this server accepts at once; more get HTTP 503.
+    pub max_connections: usize,
+    /// Connections one IP address may hold at once; more get HTTP 503.
+    /// Needs the peer address (`ConnectInfo<SocketAddr>`), which zocket's
+    /// own serve functions provide; when mounted without it the per-IP cap
+    /// is skipped. Behind a reverse proxy every client has the proxy's
+    /// address: raise or disable (`usize::MAX`) this cap there.
+    pub max_connections_per_ip: usize,
+    /// Incoming messages per connection (token bucket); `None` disables it.
+    pub rate_limit: Option<RateLimit>,
 }
 
 impl Default for Config {
@@ -51,6 +93,15 @@ impl Default for Config {
             max_room_name_len: 255,
             max_consecutive_errors: 10,
             shutdown_timeout: Duration::from_secs(5),
+            read_buffer_size: 4 * 1024,
+            header_read_timeout: Duration::from_secs(10),
+            origin: OriginPolicy::SameHost,
+            max_connections: 100_000,
+            max_connections_per_ip: 1024,
+            rate_limit: Some(RateLimit {
+                per_second: 100,
+                burst: 200,
+            }),
         }
     }
 }
@@ -81,4 +132,24 @@ setters! {
     max_room_name_len: usize,
     max_consecutive_errors: u32,
     shutdown_timeout: Duration,
+    read_buffer_size: usize,
+    header_read_timeout: Duration,
+    origin: OriginPolicy,
+    max_connections: usize,
+    max_connections_per_ip: usize,
+    rate_limit: Option<RateLimit>,
+}
+
+impl Config {
+    /// Allows these browser origins (`https://app.example.com`) besides the
+    /// server's own host.
+    #[must_use]
+    pub fn allowed_origins<I>(mut self, origins: I) -> Self
+    where
+        I: IntoIterator,
+        I::Item: Into<String>,
+    {
+        self.origin = OriginPolicy::AllowList(origins.into_iter().map(Into::into).collect());
+        self
+    }
 }

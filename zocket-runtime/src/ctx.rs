@@ -7,7 +7,9 @@ use std::marker::PhantomData;
 use std::ops::Deref;
 use std::sync::Arc;
 
+use parking_lot::Mutex;
 use serde::Serialize;
+use zocket_core::error::{ErrorCode, ErrorPayload};
 use zocket_core::ClientId;
 
 use crate::adapter::AdapterError;
@@ -23,6 +25,9 @@ pub struct Ctx<R, C> {
     peer: Arc<Peer>,
     hub: Arc<Hub>,
     state: C,
+    /// The wire type of the message being handled, for the `for` field of
+    /// error frames sent on the handler's behalf.
+    handling: Mutex<Option<&'static str>>,
     router: PhantomData<fn() -> R>,
 }
 
@@ -32,6 +37,7 @@ impl<R: ServerRouter, C> Ctx<R, C> {
             peer,
             hub,
             state,
+            handling: Mutex::new(None),
             router: PhantomData,
         }
     }
@@ -60,7 +66,23 @@ impl<R: ServerRouter, C> Ctx<R, C> {
         Rooms {
             peer: &self.peer,
             hub: &self.hub,
+            handling: *self.handling.lock(),
         }
+    }
+
+    /// Sends this connection a `zocket.error` frame (`for` names the
+    /// message being handled). For failures the client should learn about,
+    /// e.g. `cx.reply_error(ErrorCode::HandlerError, "no such user")`.
+    pub fn reply_error(&self, code: ErrorCode, message: impl Into<String>) {
+        crate::conn::reply_error(
+            &self.peer,
+            &ErrorPayload {
+                code,
+                message: message.into(),
+                for_type: self.handling.lock().map(str::to_owned),
+                path: None,
+            },
+        );
     }
 
     /// Closes this connection with a close code and reason once the frames
@@ -73,6 +95,10 @@ impl<R: ServerRouter, C> Ctx<R, C> {
 impl<R, C> Ctx<R, C> {
     pub(crate) fn peer(&self) -> &Arc<Peer> {
         &self.peer
+    }
+
+    pub(crate) fn set_handling(&self, ty: Option<&'static str>) {
+        *self.handling.lock() = ty;
     }
 }
 
@@ -105,13 +131,31 @@ pub enum RoomError {
 pub struct Rooms<'a> {
     peer: &'a Arc<Peer>,
     hub: &'a Hub,
+    handling: Option<&'static str>,
 }
 
 impl Rooms<'_> {
     /// Joins `room`. `Ok(false)` if already a member. Refused past the
-    /// configured caps on room-name length and rooms per connection.
+    /// configured caps on room-name length and rooms per connection; a
+    /// refusal also sends this connection a `room_limit` error frame, so
+    /// the client learns why even if the handler ignores the error.
     pub fn join(&self, room: impl AsRef<str>) -> Result<bool, RoomError> {
-        let room = room.as_ref();
+        let result = self.try_join(room.as_ref());
+        if let Err(error) = &result {
+            crate::conn::reply_error(
+                self.peer,
+                &ErrorPayload {
+                    code: ErrorCode::RoomLimit,
+                    message: error.to_string(),
+                    for_type: self.handling.map(str::to_owned),
+                    path: None,
+                },
+            );
+        }
+        result
+    }
+
+    fn try_join(&self, room: &str) -> Result<bool, RoomError> {
         let config = &self.hub.config;
         if room.len() > config.max_room_name_len {
             return Err(RoomError::NameTooLong {

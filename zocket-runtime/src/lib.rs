@@ -6,17 +6,23 @@ pub mod adapter;
 mod config;
 mod conn;
 mod ctx;
+mod echo;
 mod hub;
+mod limits;
+mod origin;
 mod peer;
 mod room;
 mod router;
 mod send;
+mod serve;
 mod server;
 
-pub use config::Config;
+pub use config::{Config, OriginPolicy, RateLimit};
 pub use ctx::{Ctx, RoomError, Rooms};
+pub use echo::Echo;
 pub use router::{Dispatch, Refusal, Reject, ServerRouter};
 pub use send::{Delivery, Outbound, Sender};
+pub use serve::serve_router;
 pub use server::{Handle, Zocket};
 
 #[doc(hidden)]

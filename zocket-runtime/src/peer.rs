@@ -5,7 +5,7 @@
 use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;
 
-use axum::extract::ws::Utf8Bytes;
+use axum::extract::ws::{Message, Utf8Bytes};
 use parking_lot::Mutex;
 use tokio::sync::Notify;
 use zocket_core::ClientId;
@@ -15,6 +15,9 @@ use zocket_core::ClientId;
 pub(crate) struct CloseReason {
     pub code: u16,
     pub reason: &'static str,
+    /// Whether the writer sends a close frame of its own (false when
+    /// answering the client's close, which the WebSocket layer does).
+    pub frame: bool,
 }
 
 /// A push onto a closed or full queue.
@@ -27,7 +30,8 @@ pub(crate) enum PushError {
 }
 
 struct QueueState {
-    frames: VecDeque<Utf8Bytes>,
+    /// Text frames, or binary ones for the echo endpoint.
+    frames: VecDeque<Message>,
     bytes: usize,
     ping: bool,
     close: Option<CloseReason>,
@@ -73,20 +77,28 @@ impl Peer {
     /// must not make the server hold unbounded memory, nor make its room
     /// miss messages silently: it is told with close code 4008).
     pub fn push(&self, frame: Utf8Bytes) -> Result<(), PushError> {
+        self.push_message(Message::Text(frame))
+    }
+
+    /// [`push`](Self::push) for any data frame (the echo endpoint sends
+    /// binary ones back).
+    pub fn push_message(&self, frame: Message) -> Result<(), PushError> {
+        let len = frame_len(&frame);
         let mut q = self.queue.lock();
         if q.close.is_some() {
             return Err(PushError::Closed);
         }
-        if q.frames.len() >= self.max_frames || q.bytes + frame.len() > self.max_bytes {
+        if q.frames.len() >= self.max_frames || q.bytes + len > self.max_bytes {
             q.close = Some(CloseReason {
                 code: zocket_core::close::SLOW_CONSUMER,
                 reason: "outgoing queue overflow",
+                frame: true,
             });
             drop(q);
             self.wake.notify_one();
             return Err(PushError::Overflow);
         }
-        q.bytes += frame.len();
+        q.bytes += len;
         q.frames.push_back(frame);
         let was_empty = q.frames.len() == 1;
         drop(q);
@@ -108,7 +120,7 @@ impl Peer {
             return false;
         }
         q.bytes += frame.len();
-        q.frames.push_back(frame);
+        q.frames.push_back(Message::Text(frame));
         let was_empty = q.frames.len() == 1;
         drop(q);
         if was_empty {
@@ -122,10 +134,38 @@ impl Peer {
     pub fn close(&self, code: u16, reason: &'static str) {
         let mut q = self.queue.lock();
         if q.close.is_none() {
-            q.close = Some(CloseReason { code, reason });
+            q.close = Some(CloseReason {
+                code,
+                reason,
+                frame: true,
+            });
         }
         drop(q);
         self.wake.notify_one();
+    }
+
+    /// Stops the queue after the client's close frame: what is still queued
+    /// is dropped (nothing may follow a close), and the writer only flushes
+    /// the WebSocket layer's reply.
+    pub fn close_quietly(&self) {
+        let mut q = self.queue.lock();
+        if q.close.is_none() {
+            q.close = Some(CloseReason {
+                code: zocket_core::close::NORMAL,
+                reason: "",
+                frame: false,
+            });
+        }
+        drop(q);
+        self.wake.notify_one();
+    }
+
+    /// Takes what is queued, without waiting. For tests.
+    #[cfg(test)]
+    pub fn take_queued(&self) -> Vec<Message> {
+        let mut q = self.queue.lock();
+        q.bytes = 0;
+        q.frames.drain(..).collect()
     }
 
     #[cfg(test)]
@@ -142,15 +182,15 @@ impl Peer {
     /// Waits for work, then moves every queued frame into `out` at once so
     /// the writer can send a batch with one flush. A queue closed for
     /// overflow drops what it holds: that client is being cut off.
-    pub async fn drain(&self, out: &mut Vec<Utf8Bytes>) -> Batch {
+    pub async fn drain(&self, out: &mut Vec<Message>) -> Batch {
         loop {
             {
                 let mut q = self.queue.lock();
-                let overflowed = q
+                let drop_queued = q
                     .close
                     .as_ref()
-                    .is_some_and(|c| c.code == zocket_core::close::SLOW_CONSUMER);
-                if overflowed {
+                    .is_some_and(|c| c.code == zocket_core::close::SLOW_CONSUMER || !c.frame);
+                if drop_queued {
                     q.frames.clear();
                     q.bytes = 0;
                 } else {
@@ -170,6 +210,14 @@ impl Peer {
     }
 }
 
+fn frame_len(frame: &Message) -> usize {
+    match frame {
+        Message::Text(t) => t.len(),
+        Message::Binary(b) => b.len(),
+        _ => 0,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -185,7 +233,7 @@ mod tests {
         p.push("b".into()).unwrap();
         let mut out = Vec::new();
         assert_eq!(p.drain(&mut out).await, Batch::default());
-        assert_eq!(out, vec![Utf8Bytes::from("a"), Utf8Bytes::from("b")]);
+        assert_eq!(out, vec![Message::text("a"), Message::text("b")]);
     }
 
     #[tokio::test]

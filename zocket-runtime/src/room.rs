@@ -215,3 +215,236 @@ mod tests {
         }
     }
 }
+
+/// Property tests: the room map, driven through the same calls the runtime
+/// makes (`Rooms::join`/`leave`, `Hub::unregister`, `Sender::to_room`),
+/// against a model of plain sets.
+#[cfg(test)]
+mod properties {
+    use std::collections::{BTreeMap, BTreeSet};
+    use std::sync::Arc;
+
+    use axum::extract::ws::Message;
+    use proptest::prelude::*;
+    use zocket_core::ClientId;
+
+    use crate::config::Config;
+    use crate::hub::Hub;
+    use crate::peer::Peer;
+    use crate::send::Sender;
+
+    const ROOMS: usize = 4;
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Join(usize, usize),
+        Leave(usize, usize),
+        Disconnect(usize),
+        /// Send to these rooms (possibly overlapping, possibly repeated).
+        Send(Vec<usize>),
+    }
+
+    fn op(peers: usize) -> impl Strategy<Value = Op> {
+        prop_oneof![
+            4 => (0..peers, 0..ROOMS).prop_map(|(p, r)| Op::Join(p, r)),
+            2 => (0..peers, 0..ROOMS).prop_map(|(p, r)| Op::Leave(p, r)),
+            1 => (0..peers).prop_map(Op::Disconnect),
+            3 => prop::collection::vec(0..ROOMS, 1..4).prop_map(Op::Send),
+        ]
+    }
+
+    fn room(r: usize) -> String {
+        format!("room-{r}")
+    }
+
+    fn new_peer(name: String) -> Arc<Peer> {
+        Arc::new(Peer::new(ClientId::from(name), 1 << 20, 1 << 30))
+    }
+
+    /// What `Rooms::join` does, minus the caps.
+    fn join(hub: &Hub, peer: &Arc<Peer>, r: &str) -> bool {
+        let mut mine = peer.rooms.lock();
+        if mine.contains(r) {
+            return false;
+        }
+        let r: Arc<str> = r.into();
+        mine.insert(r.clone());
+        hub.rooms.join(&r, peer)
+    }
+
+    /// What `Rooms::leave` does.
+    fn leave(hub: &Hub, peer: &Peer, r: &str) -> bool {
+        let mut mine = peer.rooms.lock();
+        mine.remove(r) && hub.rooms.leave(r, &peer.id)
+    }
+
+    type Model = BTreeMap<String, BTreeSet<ClientId>>;
+
+    fn model_join(model: &mut Model, r: String, id: &ClientId) -> bool {
+        model.entry(r).or_default().insert(id.clone())
+    }
+
+    fn model_leave(model: &mut Model, r: &str, id: &ClientId) -> bool {
+        let removed = model.get_mut(r).is_some_and(|s| s.remove(id));
+        if model.get(r).is_some_and(BTreeSet::is_empty) {
+            model.remove(r);
+        }
+        removed
+    }
+
+    fn frames_text(frames: Vec<Message>) -> Vec<String> {
+        frames
+            .into_iter()
+            .map(|m| match m {
+                Message::Text(t) => t.to_string(),
+                other => panic!("unexpected frame {other:?}"),
+            })
+            .collect()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// One thread: after every operation the map equals the model, and
+        /// every send reaches exactly the members of the union of its rooms
+        /// at that moment, once each.
+        #[test]
+        fn sequential_ops_match_the_model(ops in prop::collection::vec(op(6), 1..120)) {
+            let hub = Hub::new(Config::default());
+            let peers: Vec<Arc<Peer>> = (0..6).map(|i| new_peer(format!("p{i}"))).collect();
+            let mut model = Model::new();
+            for (n, op) in ops.into_iter().enumerate() {
+                match op {
+                    Op::Join(p, r) => {
+                        let joined = join(&hub, &peers[p], &room(r));
+                        prop_assert_eq!(joined, model_join(&mut model, room(r), &peers[p].id));
+                    }
+                    Op::Leave(p, r) => {
+                        let left = leave(&hub, &peers[p], &room(r));
+                        prop_assert_eq!(left, model_leave(&mut model, &room(r), &peers[p].id));
+                    }
+                    Op::Disconnect(p) => {
+                        hub.unregister(&peers[p]);
+                        for r in 0..ROOMS {
+                            model_leave(&mut model, &room(r), &peers[p].id);
+                        }
+                    }
+                    Op::Send(rooms) => {
+                        let names: Vec<String> = rooms.iter().map(|r| room(*r)).collect();
+                        let expected: BTreeSet<ClientId> = names
+                            .iter()
+                            .filter_map(|r| model.get(r))
+                            .flatten()
+                            .cloned()
+                            .collect();
+                        let delivery = Sender::new(&hub, None).raw("t", n).to_room(&names);
+                        prop_assert_eq!(delivery.queued, expected.len());
+                        for peer in &peers {
+                            let got = frames_text(peer.take_queued());
+                            let want = if expected.contains(&peer.id) {
+                                vec![format!(r#"{{"type":"t","payload":{n}}}"#)]
+                            } else {
+                                vec![]
+                            };
+                            prop_assert_eq!(got, want, "peer {}", peer.id);
+                        }
+                    }
+                }
+                hub.rooms.assert_consistent();
+                for r in 0..ROOMS {
+                    let got: BTreeSet<ClientId> = hub.rooms.members(&room(r)).into_iter().collect();
+                    prop_assert_eq!(&got, &model.get(&room(r)).cloned().unwrap_or_default());
+                }
+                prop_assert_eq!(hub.rooms.room_count(), model.len());
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+
+        /// Several threads, each owning its connections (as each connection
+        /// task owns its membership), on shared rooms. Every send reaches
+        /// exactly the sending thread's own members of those rooms (their
+        /// membership cannot change during the send), at most once anyone
+        /// else, and the final map equals the union of the threads' models.
+        #[test]
+        fn concurrent_ops_match_the_models(
+            plans in prop::collection::vec(prop::collection::vec(op(2), 1..150), 3)
+        ) {
+            let hub = Hub::new(Config::default());
+            let threads = plans.len();
+            let peers: Vec<Vec<Arc<Peer>>> = (0..threads)
+                .map(|t| (0..2).map(|i| new_peer(format!("t{t}p{i}"))).collect())
+                .collect();
+            let results: Vec<Result<Model, TestCaseError>> = std::thread::scope(|scope| {
+                let handles: Vec<_> = plans
+                    .iter()
+                    .enumerate()
+                    .map(|(t, plan)| {
+                        let hub = &hub;
+                        let mine = &peers[t];
+                        scope.spawn(move || -> Result<Model, TestCaseError> {
+                            let mut model = Model::new();
+                            // Frames from this thread's sends, per own peer.
+                            let mut foreign: Vec<Vec<String>> = vec![Vec::new(); mine.len()];
+                            for (n, op) in plan.iter().enumerate() {
+                                match op {
+                                    Op::Join(p, r) => {
+                                        let joined = join(hub, &mine[*p], &room(*r));
+                                        prop_assert_eq!(joined, model_join(&mut model, room(*r), &mine[*p].id));
+                                    }
+                                    Op::Leave(p, r) => {
+                                        let left = leave(hub, &mine[*p], &room(*r));
+                                        prop_assert_eq!(left, model_leave(&mut model, &room(*r), &mine[*p].id));
+                                    }
+                                    Op::Disconnect(p) => {
+                                        hub.unregister(&mine[*p]);
+                                        for r in 0..ROOMS {
+                                            model_leave(&mut model, &room(r), &mine[*p].id);
+                                        }
+                                    }
+                                    Op::Send(rooms) => {
+                                        let names: Vec<String> = rooms.iter().map(|r| room(*r)).collect();
+                                        let tag = format!("t{t}-{n}");
+                                        Sender::new(hub, None).raw("t", &tag).to_room(&names);
+                                        let frame = format!(r#"{{"type":"t","payload":"{tag}"}}"#);
+                                        for (i, peer) in mine.iter().enumerate() {
+                                            let member = names
+                                                .iter()
+                                                .any(|r| model.get(r).is_some_and(|s| s.contains(&peer.id)));
+                                            let got = frames_text(peer.take_queued());
+                                            let mine_count = got.iter().filter(|f| **f == frame).count();
+                                            prop_assert_eq!(mine_count, usize::from(member), "{} {}", peer.id, tag);
+                                            foreign[i].extend(got.into_iter().filter(|f| *f != frame));
+                                        }
+                                    }
+                                }
+                            }
+                            for (i, frames) in foreign.into_iter().enumerate() {
+                                let mut frames = frames;
+                                frames.extend(frames_text(mine[i].take_queued()));
+                                let unique: BTreeSet<&String> = frames.iter().collect();
+                                prop_assert_eq!(unique.len(), frames.len(), "a send delivered twice");
+                            }
+                            Ok(model)
+                        })
+                    })
+                    .collect();
+                handles.into_iter().map(|h| h.join().expect("thread panicked")).collect()
+            });
+            let mut expected = Model::new();
+            for model in results {
+                for (r, ids) in model? {
+                    expected.entry(r).or_default().extend(ids);
+                }
+            }
+            hub.rooms.assert_consistent();
+            for r in 0..ROOMS {
+                let got: BTreeSet<ClientId> = hub.rooms.members(&room(r)).into_iter().collect();
+                prop_assert_eq!(&got, &expected.get(&room(r)).cloned().unwrap_or_default());
+            }
+            prop_assert_eq!(hub.rooms.room_count(), expected.len());
+        }
+    }
+}

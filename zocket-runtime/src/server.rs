@@ -9,18 +9,22 @@ use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
 use axum::extract::ws::WebSocketUpgrade;
-use axum::extract::{RawQuery, State};
+use axum::extract::{ConnectInfo, RawQuery, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, MethodRouter};
+use axum::Extension;
 use futures_util::FutureExt;
 use tokio::net::{TcpListener, ToSocketAddrs};
-use zocket_core::{parse_headers, ClientId};
+use zocket_core::protocol::{decode_auth_protocol, SUBPROTOCOL};
+use zocket_core::{parse_headers, ClientId, HeaderError};
 
 use crate::adapter::{Adapter, AdapterError, LocalNode};
 use crate::config::Config;
 use crate::conn;
 use crate::hub::Hub;
+use crate::limits::{ConnectionLimits, ConnectionPermit};
+use crate::origin;
 use crate::peer::Peer;
 use crate::router::{Dispatch, ServerRouter};
 use crate::send::Sender;
@@ -40,6 +44,7 @@ use crate::send::Sender;
 pub struct Zocket<R, S> {
     app: Arc<S>,
     hub: Arc<Hub>,
+    limits: Arc<ConnectionLimits>,
     router: PhantomData<fn() -> R>,
 }
 
@@ -48,6 +53,7 @@ impl<R, S> Clone for Zocket<R, S> {
         Zocket {
             app: self.app.clone(),
             hub: self.hub.clone(),
+            limits: self.limits.clone(),
             router: PhantomData,
         }
     }
@@ -66,6 +72,7 @@ where
         Zocket {
             app: Arc::new(app),
             hub: Arc::new(Hub::new(config)),
+            limits: Arc::default(),
             router: PhantomData,
         }
     }
@@ -121,31 +128,123 @@ where
         .await
     }
 
-    /// Serves on `listener` until `signal` completes, then shuts down:
-    /// stops accepting, runs `on_disconnect` for every connection, closes
-    /// each with 1001 and waits (up to the configured shutdown timeout) for
-    /// their queues to drain.
+    /// Serves on `listener` until `signal` completes (or
+    /// [`Handle::shutdown`] is called), then shuts down: stops accepting,
+    /// runs `on_disconnect` for every connection, closes each with 1001 and
+    /// waits (up to the configured shutdown timeout) for their queues to
+    /// drain. Request heads must arrive within the configured
+    /// `header_read_timeout`.
     pub async fn serve_with_shutdown(
         self,
         listener: TcpListener,
         signal: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let handle = self.handle();
-        let app = self
-            .into_router()
-            .into_make_service_with_connect_info::<SocketAddr>();
+        let timeout = self.hub.config.header_read_timeout;
         let stop = handle.hub.shutdown.clone();
         let stopped = stop.clone();
         tokio::spawn(async move {
             signal.await;
             stop.cancel();
         });
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move { stopped.cancelled().await })
-            .await?;
+        crate::serve::serve_router(listener, self.into_router(), timeout, async move {
+            stopped.cancelled().await
+        })
+        .await?;
         handle.shutdown().await;
         Ok(())
     }
+}
+
+/// Why an upgrade was refused before anything else ran.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum Refused {
+    #[error("server shutting down")]
+    ShuttingDown,
+    #[error(transparent)]
+    Origin(#[from] origin::OriginError),
+    #[error(transparent)]
+    Cap(#[from] crate::limits::CapError),
+}
+
+impl IntoResponse for Refused {
+    fn into_response(self) -> Response {
+        let status = match self {
+            Refused::Origin(_) => StatusCode::FORBIDDEN,
+            Refused::ShuttingDown | Refused::Cap(_) => StatusCode::SERVICE_UNAVAILABLE,
+        };
+        refusal(status, &self.to_string())
+    }
+}
+
+/// The checks every upgrade passes before anything else runs, in this
+/// order: shutting down (503), `Origin` (403), connection caps (503). The
+/// permit holds the connection's slot until its task ends.
+pub(crate) fn admit(
+    hub: &Hub,
+    limits: &Arc<ConnectionLimits>,
+    headers: &HeaderMap,
+    peer_addr: Option<SocketAddr>,
+) -> Result<ConnectionPermit, Refused> {
+    if hub.shutdown.is_cancelled() {
+        return Err(Refused::ShuttingDown);
+    }
+    let config = &hub.config;
+    let admitted = origin::check(&config.origin, headers)
+        .map_err(Refused::from)
+        .and_then(|()| {
+            limits
+                .acquire(
+                    peer_addr.map(|a| a.ip()),
+                    config.max_connections,
+                    config.max_connections_per_ip,
+                )
+                .map_err(Refused::from)
+        });
+    if let Err(error) = &admitted {
+        tracing::debug!(%error, "upgrade refused");
+    }
+    admitted
+}
+
+/// Applies the configured frame limits and buffer sizes to an upgrade, and
+/// selects the `zocket` subprotocol when the client offers it.
+pub(crate) fn configure(ws: WebSocketUpgrade, config: &Config) -> WebSocketUpgrade {
+    ws.max_message_size(config.max_message_size)
+        .max_frame_size(config.max_message_size)
+        .read_buffer_size(config.read_buffer_size)
+        .protocols([SUBPROTOCOL])
+}
+
+/// An HTTP error answered before the upgrade, shaped like [`Reject`](crate::Reject)'s.
+fn refusal(status: StatusCode, message: &str) -> Response {
+    let reason = status.canonical_reason().unwrap_or("Refused");
+    let body = serde_json::json!({ "error": reason, "message": message });
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json")],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+/// Connection headers from the request, lowest precedence first: HTTP
+/// headers, URL query parameters, then a `zocket.auth.` subprotocol entry.
+/// The query string is never logged: it may carry secrets.
+fn header_sources(
+    ws: &WebSocketUpgrade,
+    query: Option<&str>,
+) -> Result<Vec<(String, String)>, HeaderError> {
+    let mut pairs: Vec<(String, String)> = form_urlencoded::parse(query.unwrap_or("").as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    for entry in ws.requested_protocols() {
+        let Ok(entry) = entry.to_str() else { continue };
+        if let Some(auth) = decode_auth_protocol(entry)? {
+            pairs.extend(auth);
+        }
+    }
+    Ok(pairs)
 }
 
 async fn upgrade<R, S>(
@@ -153,20 +252,27 @@ async fn upgrade<R, S>(
     ws: WebSocketUpgrade,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
+    connect_info: Option<Extension<ConnectInfo<SocketAddr>>>,
 ) -> Response
 where
     R: Dispatch<S>,
     S: Send + Sync + 'static,
 {
     let hub = &server.hub;
-    if hub.shutdown.is_cancelled() {
-        return StatusCode::SERVICE_UNAVAILABLE.into_response();
-    }
+    let peer_addr = connect_info.map(|Extension(ConnectInfo(addr))| addr);
+    let permit = match admit(hub, &server.limits, &headers, peer_addr) {
+        Ok(permit) => permit,
+        Err(refused) => return refused.into_response(),
+    };
+    // The protocol header carries the auth token: it is read below, not
+    // handed to the headers struct as a header of its own.
     let http_pairs = headers
         .iter()
+        .filter(|(name, _)| *name != header::SEC_WEBSOCKET_PROTOCOL)
         .filter_map(|(name, value)| Some((name.as_str(), value.to_str().ok()?)));
-    let query_pairs = form_urlencoded::parse(query.as_deref().unwrap_or("").as_bytes());
-    let parsed = match parse_headers::<R::Headers, _, _, _, _>(http_pairs, query_pairs) {
+    let parsed = header_sources(&ws, query.as_deref())
+        .and_then(|extra| parse_headers::<R::Headers, _, _, _, _>(http_pairs, extra));
+    let parsed = match parsed {
         Ok(parsed) => parsed,
         Err(error) => {
             return (
@@ -198,11 +304,12 @@ where
     let hub = hub.clone();
     let app = server.app.clone();
     let tasks = hub.tasks.clone();
-    ws.max_message_size(config.max_message_size)
-        .max_frame_size(config.max_message_size)
-        .on_upgrade(move |socket| {
-            tasks.track_future(conn::run::<R, S>(socket, app, hub, peer, state))
+    configure(ws, config).on_upgrade(move |socket| {
+        tasks.track_future(async move {
+            conn::run::<R, S>(socket, app, hub, peer, state).await;
+            drop(permit);
         })
+    })
 }
 
 /// Sends and queries from outside a handler; shuts the server down.

@@ -22,6 +22,14 @@ struct Args {
     /// rooms.
     #[arg(long, default_value = "zocket-chat")]
     prefix: String,
+    /// Connections one IP address may hold (default 1024). Load tests that
+    /// open thousands of connections from 127.0.0.1 raise it.
+    #[arg(long)]
+    max_connections_per_ip: Option<usize>,
+    /// Messages per second one connection may send (burst: twice that);
+    /// 0 turns the limit off (load tests publishing fast on one connection).
+    #[arg(long)]
+    rate_limit: Option<u32>,
 }
 
 #[tokio::main]
@@ -37,7 +45,17 @@ async fn main() -> std::io::Result<()> {
     // Scripts (benchmarks, tests) read the port from this line.
     println!("LISTENING {}", addr.port());
     tracing::info!("chat server on ws://{addr}/");
-    let server = chat::Router::server(Chat);
+    let mut config = zocket::Config::default();
+    if let Some(max) = args.max_connections_per_ip {
+        config = config.max_connections_per_ip(max);
+    }
+    if let Some(rate) = args.rate_limit {
+        config = config.rate_limit((rate > 0).then(|| zocket::RateLimit {
+            per_second: rate,
+            burst: rate.saturating_mul(2),
+        }));
+    }
+    let server = zocket::Zocket::<chat::Router, Chat>::with_config(Chat, config);
     // Without --redis or --nats the server runs alone, in memory.
     let server = if let Some(url) = &args.redis {
         let config = zocket_redis::RedisConfig::new(url.as_str()).prefix(args.prefix.as_str());

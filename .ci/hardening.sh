@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# Hardening checks that need more than `cargo test`:
+#   1. WebSocket conformance: the kosoku (Autobahn-style) suite against the
+#      `echo` example, every non-compression case must pass; the report is
+#      kept under target/kosoku/.
+#   2. Fuzz smoke: each cargo-fuzz target for FUZZ_SECONDS (default 60) on
+#      stable (`-s none`). A crash fails the run; its input is left under
+#      fuzz/artifacts/<target>/ and must become a regression test.
+# Installs what it needs (kosoku from PyPI, cargo-fuzz from crates.io).
+# Everything runs on 127.0.0.1.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+FUZZ_SECONDS=${FUZZ_SECONDS:-60}
+log() { printf '[hardening] %s\n' "$*" >&2; }
+
+# --- 1. conformance --------------------------------------------------------
+if ! command -v kosoku >/dev/null 2>&1; then
+  log "installing kosoku"
+  python3 -m pip install --quiet kosoku
+fi
+KOSOKU=$(command -v kosoku || echo "python3 -m kosoku")
+
+log "building the echo server"
+cargo build -p zocket-examples --bin echo
+REPORT="$ROOT/target/kosoku"
+rm -rf "$REPORT"
+mkdir -p "$REPORT"
+# The suite's 9.* cases send messages of up to 16 MiB and thousands of
+# messages a second on one connection: raise those two limits, keep the rest.
+"$ROOT/target/debug/echo" --addr 127.0.0.1:0 \
+  --max-message-size 16777216 --max-queued-bytes 67108864 --no-rate-limit \
+  >"$REPORT/echo.log" 2>&1 &
+ECHO_PID=$!
+trap 'kill "$ECHO_PID" 2>/dev/null || true' EXIT
+PORT=""
+for _ in $(seq 1 100); do
+  PORT=$(awk '/^LISTENING /{print $2; exit}' "$REPORT/echo.log" 2>/dev/null || true)
+  [[ -n "$PORT" ]] && break
+  kill -0 "$ECHO_PID" 2>/dev/null || { cat "$REPORT/echo.log" >&2; exit 1; }
+  sleep 0.1
+done
+[[ -n "$PORT" ]] || { log "echo server did not start"; exit 1; }
+log "echo server on 127.0.0.1:$PORT; running kosoku"
+set +e
+timeout 1200 $KOSOKU -p 4 -x '12.*' -x '13.*' -o "$REPORT" "ws://127.0.0.1:$PORT/" \
+  >"$REPORT/kosoku.log" 2>&1
+KOSOKU_RC=$?
+set -e
+kill "$ECHO_PID" 2>/dev/null || true
+wait "$ECHO_PID" 2>/dev/null || true
+trap - EXIT
+tail -n 5 "$REPORT/kosoku.log" >&2
+
+python3 - "$REPORT" <<'PY'
+import json, sys, collections
+report = sys.argv[1]
+index = json.load(open(f"{report}/index.json"))
+counts = collections.Counter()
+bad, notes = [], []
+for agent, cases in index.items():
+    for case, r in cases.items():
+        b, c = r["behavior"], r["behaviorClose"]
+        counts[(b, c)] += 1
+        if b not in ("OK", "NON-STRICT", "INFORMATIONAL") or c not in ("OK", "INFORMATIONAL"):
+            bad.append(f"{case}: behavior={b} close={c}")
+        elif b != "OK" or c != "OK":
+            notes.append(f"{case}: behavior={b} close={c}")
+total = sum(counts.values())
+with open(f"{report}/summary.txt", "w") as out:
+    out.write(f"{total} cases; {dict(counts)}\n")
+    out.write("not plain OK (see PROTOCOL.md, Conformance):\n")
+    out.writelines(f"  {n}\n" for n in sorted(notes))
+    out.write("failed:\n")
+    out.writelines(f"  {n}\n" for n in sorted(bad))
+print(open(f"{report}/summary.txt").read(), file=sys.stderr)
+if total < 250:
+    sys.exit(f"only {total} cases ran")
+if bad:
+    sys.exit(f"{len(bad)} conformance cases failed")
+PY
+if [[ $KOSOKU_RC -ne 0 ]]; then
+  log "kosoku exited with $KOSOKU_RC"
+  exit 1
+fi
+log "conformance: passed (report in target/kosoku/)"
+
+# --- 2. fuzz smoke -----------------------------------------------------------
+if ! cargo fuzz --version >/dev/null 2>&1; then
+  log "installing cargo-fuzz"
+  cargo install cargo-fuzz --locked
+fi
+cd "$ROOT/fuzz"
+for target in frame_decode headers; do
+  dict="dict/${target%%_*}.dict"
+  [[ $target == frame_decode ]] && dict=dict/frame.dict
+  log "fuzzing $target for ${FUZZ_SECONDS}s"
+  cargo fuzz run "$target" -s none -- \
+    -max_total_time="$FUZZ_SECONDS" -dict="$dict" -print_final_stats=1 2>&1 \
+    | grep -E '^(Done|stat::number_of_executed_units|stat::peak_rss_mb)|ERROR|panicked' >&2 \
+    || { log "fuzz target $target failed (artifacts in fuzz/artifacts/$target)"; exit 1; }
+done
+log "fuzz smoke: no crash"
+echo "hardening: 2 passed, 0 failed"

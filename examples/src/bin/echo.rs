@@ -1,0 +1,61 @@
+//! Echo server on zocket's connection layer: every text or binary message
+//! comes back unchanged, with the same admission checks, frame limits,
+//! bounded queue, heartbeat and shutdown as a router server. Used for
+//! WebSocket conformance runs (`.ci/hardening.sh`).
+//!
+//! `cargo run -p zocket-examples --bin echo -- --addr 127.0.0.1:0`
+//! prints `LISTENING <port>` once bound.
+
+use clap::Parser;
+use zocket::Config;
+
+#[derive(Parser)]
+#[command(about = "zocket echo server (WebSocket conformance target)")]
+struct Args {
+    /// Address to listen on (port 0 picks a free port).
+    #[arg(long, default_value = "127.0.0.1:9002")]
+    addr: String,
+    /// Largest incoming message in bytes (default: the server default,
+    /// 64 KiB). Conformance runs raise it: the suite's 9.* cases send
+    /// messages of up to 16 MiB.
+    #[arg(long)]
+    max_message_size: Option<usize>,
+    /// Outgoing queue bound in bytes per connection (default 1 MiB); must
+    /// hold at least one echoed message.
+    #[arg(long)]
+    max_queued_bytes: Option<usize>,
+    /// Turn off the per-connection message rate limit (the suite sends
+    /// thousands of messages per second on one connection).
+    #[arg(long)]
+    no_rate_limit: bool,
+}
+
+#[tokio::main]
+async fn main() -> std::io::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+    let args = Args::parse();
+    let mut config = Config::default();
+    if let Some(max) = args.max_message_size {
+        config = config.max_message_size(max);
+    }
+    if let Some(max) = args.max_queued_bytes {
+        config = config.max_queued_bytes(max);
+    }
+    if args.no_rate_limit {
+        config = config.rate_limit(None);
+    }
+    let listener = tokio::net::TcpListener::bind(&args.addr).await?;
+    let addr = listener.local_addr()?;
+    // Scripts read the port from this line.
+    println!("LISTENING {}", addr.port());
+    tracing::info!("echo server on ws://{addr}/");
+    zocket::Echo::new(config)
+        .serve_with_shutdown(listener, async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+}

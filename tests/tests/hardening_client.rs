@@ -1,0 +1,114 @@
+//! The typed client's side of hardening: error frames reach the
+//! application (`on_error`), and a server that goes silent (no frames, not
+//! even pings) is detected and reconnected to.
+
+mod hardening_support;
+
+use std::time::Duration;
+
+use hardening_support::*;
+use tokio::sync::mpsc;
+use zocket::client::{Backoff, Client, ClientConfig, State};
+use zocket::{Config, ErrorCode, ErrorPayload};
+
+fn fast_reconnect() -> Backoff {
+    Backoff {
+        initial: Duration::from_millis(10),
+        factor: 1.0,
+        max: Duration::from_millis(10),
+        jitter: 0.0,
+    }
+}
+
+#[tokio::test]
+async fn error_frames_reach_on_error() {
+    let server = Server::start(Config::default()).await;
+    let client = Client::<app::Router>::builder(server.url())
+        .reconnect(None)
+        .connect()
+        .await
+        .unwrap();
+    let (tx, mut rx) = mpsc::unbounded_channel::<ErrorPayload>();
+    let _sub = client.on_error(move |e| {
+        let _ = tx.send(e.clone());
+    });
+    client
+        .send()
+        .room()
+        .ping(app::room::Ping {
+            message: String::new(),
+        })
+        .unwrap();
+    client.send().room().admin(app::room::Admin {}).unwrap();
+    let first = tokio::time::timeout(WAIT, rx.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        first,
+        ErrorPayload {
+            code: ErrorCode::InvalidPayload,
+            message: "must not be empty".into(),
+            for_type: Some("room.ping".into()),
+            path: Some("message".into()),
+        }
+    );
+    let second = tokio::time::timeout(WAIT, rx.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(second.code, ErrorCode::Refused);
+    assert_eq!(second.for_type.as_deref(), Some("room.admin"));
+    assert_eq!(
+        client.state(),
+        State::Open,
+        "errors do not close the client"
+    );
+}
+
+/// A "server" that completes the WebSocket handshake and then says nothing
+/// (a dead peer behind a live TCP connection). The client must notice
+/// within its idle timeout and connect again.
+#[tokio::test]
+async fn client_detects_a_silent_server_and_reconnects() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (accepted_tx, mut accepted) = mpsc::unbounded_channel();
+    let server = tokio::spawn(async move {
+        let mut held = Vec::new();
+        for _ in 0..2 {
+            let (tcp, _) = listener.accept().await.unwrap();
+            let ws = tokio_tungstenite::accept_async(tcp).await.unwrap();
+            held.push(ws); // never read, never written
+            let _ = accepted_tx.send(());
+        }
+        // Keep both sockets open until the test ends.
+        std::future::pending::<()>().await;
+    });
+    let config = ClientConfig {
+        idle_timeout: Duration::from_millis(300),
+        reconnect: Some(fast_reconnect()),
+        ..ClientConfig::default()
+    };
+    let client = Client::<app::Router>::builder(format!("ws://{addr}/"))
+        .config(config)
+        .connect()
+        .await
+        .unwrap();
+    let (closed_tx, mut closed) = mpsc::unbounded_channel();
+    let _sub = client.on_close(move |info| {
+        let _ = closed_tx.send(info.reason.clone());
+    });
+    tokio::time::timeout(WAIT, accepted.recv()).await.unwrap();
+    let reason = tokio::time::timeout(WAIT, closed.recv())
+        .await
+        .expect("silent server not detected")
+        .unwrap();
+    assert_eq!(reason, "server silent");
+    tokio::time::timeout(WAIT, accepted.recv())
+        .await
+        .expect("client did not reconnect")
+        .unwrap();
+    client.close();
+    server.abort();
+}

@@ -1,0 +1,94 @@
+//! A raw echo endpoint on zocket's connection layer, for WebSocket
+//! conformance testing: every text or binary message comes back unchanged
+//! through the same admission checks, frame limits, bounded queue, writer,
+//! heartbeat, rate limit and shutdown a router connection has.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::{ConnectInfo, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Extension;
+use tokio::net::TcpListener;
+use zocket_core::ClientId;
+
+use crate::config::Config;
+use crate::hub::Hub;
+use crate::limits::ConnectionLimits;
+use crate::peer::Peer;
+
+/// The echo server. `Echo::new(config).serve_with_shutdown(listener, signal)`.
+#[derive(Clone)]
+pub struct Echo {
+    hub: Arc<Hub>,
+    limits: Arc<ConnectionLimits>,
+}
+
+impl Echo {
+    pub fn new(config: Config) -> Self {
+        Echo {
+            hub: Arc::new(Hub::new(config)),
+            limits: Arc::default(),
+        }
+    }
+
+    /// An axum `Router` with the echo endpoint at `/`.
+    pub fn into_router(self) -> axum::Router {
+        axum::Router::new().route("/", get(upgrade).with_state(self))
+    }
+
+    /// Serves until `signal` completes, then closes every connection with
+    /// 1001 and waits up to the shutdown timeout.
+    pub async fn serve_with_shutdown(
+        self,
+        listener: TcpListener,
+        signal: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let hub = self.hub.clone();
+        let timeout = hub.config.header_read_timeout;
+        let stop = hub.shutdown.clone();
+        let stopped = stop.clone();
+        tokio::spawn(async move {
+            signal.await;
+            stop.cancel();
+        });
+        crate::serve::serve_router(listener, self.into_router(), timeout, async move {
+            stopped.cancelled().await
+        })
+        .await?;
+        hub.tasks.close();
+        let _ = tokio::time::timeout(hub.config.shutdown_timeout, hub.tasks.wait()).await;
+        Ok(())
+    }
+}
+
+async fn upgrade(
+    State(echo): State<Echo>,
+    ws: WebSocketUpgrade,
+    headers: HeaderMap,
+    connect_info: Option<Extension<ConnectInfo<SocketAddr>>>,
+) -> Response {
+    let peer_addr = connect_info.map(|Extension(ConnectInfo(addr))| addr);
+    let permit = match crate::server::admit(&echo.hub, &echo.limits, &headers, peer_addr) {
+        Ok(permit) => permit,
+        Err(refused) => return refused.into_response(),
+    };
+    let config = &echo.hub.config;
+    let peer = Arc::new(Peer::new(
+        ClientId::generate(),
+        config.max_queued_frames,
+        config.max_queued_bytes,
+    ));
+    let hub = echo.hub.clone();
+    let tasks = hub.tasks.clone();
+    crate::server::configure(ws, config).on_upgrade(move |socket| {
+        tasks.track_future(async move {
+            crate::conn::run_echo(socket, hub, peer).await;
+            drop(permit);
+        })
+    })
+}
