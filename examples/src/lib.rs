@@ -51,6 +51,20 @@ pub mod chat {
     }
 }
 
+/// Where the chat router's TypeScript lives in the repository, relative to
+/// the workspace root.
+pub const TYPESCRIPT_PATH: &str = "clients/ts/generated/chat-router.ts";
+
+/// The chat router as TypeScript (`ChatRouter`), as committed at
+/// [`TYPESCRIPT_PATH`]. `cargo run -p zocket-examples --bin export-ts`
+/// writes it; a test fails when the committed file is stale.
+pub fn typescript() -> String {
+    format!(
+        "// Regenerate: cargo run -p zocket-examples --bin export-ts\n{}",
+        chat::Router::typescript("ChatRouter")
+    )
+}
+
 /// The chat server's behaviour, as the seed describes it.
 pub mod server {
     use super::chat::{self, rooms};
