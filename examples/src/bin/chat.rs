@@ -1,11 +1,15 @@
-//! The Chat Rooms server: `cargo run -p zocket-examples --bin chat`.
+//! The Chat Rooms server: `cargo run -p zocket-examples --bin chat`, then
+//! open http://127.0.0.1:3000/ for the web page. WebSocket clients connect
+//! to the same address (`ws://127.0.0.1:3000/`).
+
+use std::net::SocketAddr;
 
 use clap::Parser;
 use zocket_examples::chat;
 use zocket_examples::server::Chat;
 
 #[derive(Parser)]
-#[command(about = "zocket chat rooms server")]
+#[command(about = "zocket chat rooms server: web page and WebSocket on one port")]
 struct Args {
     /// Address to listen on (port 0 picks a free port).
     #[arg(long, default_value = "127.0.0.1:3000")]
@@ -36,7 +40,7 @@ async fn main() -> std::io::Result<()> {
     let addr = listener.local_addr()?;
     // Scripts (benchmarks, tests) read the port from this line.
     println!("LISTENING {}", addr.port());
-    tracing::info!("chat server on ws://{addr}/");
+    tracing::info!("chat on http://{addr}/ (WebSocket: ws://{addr}/)");
     let server = chat::Router::server(Chat);
     // Without --redis or --nats the server runs alone, in memory.
     let server = if let Some(url) = &args.redis {
@@ -52,9 +56,20 @@ async fn main() -> std::io::Result<()> {
     } else {
         server
     };
-    server
-        .serve_with_shutdown(listener, async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await
+
+    // The web page at `/`, and the WebSocket on the same path by upgrade.
+    let handle = server.handle();
+    let app = zocket_examples::web::router(server.method_router());
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await?;
+    // Runs on_disconnect for every connection, closes them with 1001 and
+    // closes the cluster adapter.
+    handle.shutdown().await;
+    Ok(())
 }

@@ -1,4 +1,4 @@
-//! Writes the chat router's TypeScript to `clients/ts/generated/chat-router.ts`:
+//! Writes the chat router's TypeScript to `examples/web/src/chat-router.ts`:
 //! `cargo run -p zocket-examples --bin export-ts` (`--check` only compares,
 //! and fails when the file is stale).
 

@@ -13,11 +13,22 @@ export type RoomsLeave = { roomId: string };
 
 export type RoomsMessage = { roomId: string, content: string };
 
+/**
+ * Asks who is in a room the sender has joined; answered with
+ * `rooms.onMembers` to the sender alone.
+ */
+export type RoomsMembers = { roomId: string };
+
 export type RoomsOnJoin = { roomId: string, userName: string };
 
 export type RoomsOnLeave = { roomId: string, userName: string };
 
 export type RoomsOnMessage = { roomId: string, userName: string, content: string, timestamp: string };
+
+/**
+ * The names of the connections in a room, sorted.
+ */
+export type RoomsOnMembers = { roomId: string, members: Array<string> };
 
 export type ChatRouter = {
   headers: ChatHeaders;
@@ -26,6 +37,7 @@ export type ChatRouter = {
       join: { $payload: RoomsJoin };
       leave: { $payload: RoomsLeave };
       message: { $payload: RoomsMessage };
+      members: { $payload: RoomsMembers };
     };
   };
   outgoing: {
@@ -33,6 +45,7 @@ export type ChatRouter = {
       onJoin: { $payload: RoomsOnJoin };
       onLeave: { $payload: RoomsOnLeave };
       onMessage: { $payload: RoomsOnMessage };
+      onMembers: { $payload: RoomsOnMembers };
     };
   };
 };
