@@ -9,9 +9,11 @@ import type { GameRouter, LobbyOnUpdate } from "./game-router.js";
 import type { ChatRouter as HandWritten } from "../chat-router.js";
 import { expectTrue, type Equal } from "./assert.js";
 
-// The generated chat router is the hand-written one of the client's tests.
-expectTrue<Equal<MessagePath<ChatRouter["incoming"]>, MessagePath<HandWritten["incoming"]>>>();
-expectTrue<Equal<MessagePath<ChatRouter["outgoing"]>, MessagePath<HandWritten["outgoing"]>>>();
+// The generated chat router is the hand-written one of the client's tests,
+// plus the member list the web page uses.
+expectTrue<Equal<MessagePath<ChatRouter["incoming"]>, MessagePath<HandWritten["incoming"]> | "rooms.members">>();
+expectTrue<Equal<MessagePath<ChatRouter["outgoing"]>, MessagePath<HandWritten["outgoing"]> | "rooms.onMembers">>();
+expectTrue<Equal<PayloadAt<ChatRouter["outgoing"], "rooms.onMembers">, { roomId: string; members: Array<string> }>>();
 expectTrue<Equal<PayloadAt<ChatRouter["incoming"], "rooms.message">, PayloadAt<HandWritten["incoming"], "rooms.message">>>();
 expectTrue<Equal<RoomsOnMessage, PayloadAt<HandWritten["outgoing"], "rooms.onMessage">>>();
 expectTrue<Equal<ChatHeaders, HandWritten["headers"]>>();
