@@ -100,7 +100,9 @@ pub mod server {
     static NAMES: LazyLock<Mutex<HashMap<ClientId, String>>> = LazyLock::new(Default::default);
 
     fn names() -> std::sync::MutexGuard<'static, HashMap<ClientId, String>> {
-        NAMES.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        NAMES
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// What a connection carries: the name it gave.
@@ -178,10 +180,7 @@ pub mod server {
                 .rooms()
                 .on_leave(notice.clone())
                 .to_room([&message.room_id]);
-            cx.send()
-                .rooms()
-                .on_leave(notice)
-                .to([cx.client_id()]);
+            cx.send().rooms().on_leave(notice).to([cx.client_id()]);
         }
 
         async fn members(&self, cx: &chat::Ctx<User>, message: rooms::Members) {
