@@ -3,11 +3,38 @@
 //! `/` for upgrade requests, so `ws://127.0.0.1:3000` keeps working for
 //! every other client.
 
+use std::future::Future;
+use std::net::SocketAddr;
+
 use axum::extract::Request;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, MethodRouter};
+use tokio::net::TcpListener;
 use tower::ServiceExt;
+
+use crate::chat;
+use crate::server::Chat;
+
+/// Serves the page and the chat's WebSocket on `listener` until `signal`,
+/// then shuts the zocket server down (every `on_disconnect` runs, each
+/// connection is closed with 1001).
+pub async fn serve(
+    listener: TcpListener,
+    server: zocket::Zocket<chat::Router, Chat>,
+    signal: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let handle = server.handle();
+    let app = router(server.method_router());
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(signal)
+    .await?;
+    handle.shutdown().await;
+    Ok(())
+}
 
 /// `(url path, content type, contents)` of every file of the page:
 /// `web/public/*` and the compiled `web/dist/**` (see `build.rs`).

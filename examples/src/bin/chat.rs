@@ -2,8 +2,6 @@
 //! open http://127.0.0.1:3000/ for the web page. WebSocket clients connect
 //! to the same address (`ws://127.0.0.1:3000/`).
 
-use std::net::SocketAddr;
-
 use clap::Parser;
 use zocket_examples::chat;
 use zocket_examples::server::Chat;
@@ -58,18 +56,8 @@ async fn main() -> std::io::Result<()> {
     };
 
     // The web page at `/`, and the WebSocket on the same path by upgrade.
-    let handle = server.handle();
-    let app = zocket_examples::web::router(server.method_router());
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async {
+    zocket_examples::web::serve(listener, server, async {
         let _ = tokio::signal::ctrl_c().await;
     })
-    .await?;
-    // Runs on_disconnect for every connection, closes them with 1001 and
-    // closes the cluster adapter.
-    handle.shutdown().await;
-    Ok(())
+    .await
 }
