@@ -42,6 +42,14 @@
 //!   `#[zocket(validate = path)]` on a field (`fn(&T) -> Result<(), E>`) or a
 //!   struct (`fn(&Self) -> Result<(), E>`), `#[zocket(rename = "x")]` on a
 //!   field or a namespace module. Any `#[serde(..)]` attribute also works.
+//!
+//! ## TypeScript
+//! With the `typescript` feature (on by default) the macro also generates
+//! `Router::typescript(name)`, the router as a TypeScript module for
+//! zocket's TypeScript client (`clients/ts`): headers, namespaces, messages
+//! and payload types, field types by [ts-rs](https://docs.rs/ts-rs) (every
+//! router struct derives its `TS`; `#[ts(..)]` attributes work on fields).
+//! See [`typescript`] for the mapping.
 
 pub use zocket_core::{
     close, validate, ClientId, ErrorCode, ErrorPayload, Incoming, Message, MessageSet, NoHeaders,
@@ -62,6 +70,15 @@ pub use zocket_runtime::{
 #[cfg(feature = "server")]
 pub use zocket_runtime::adapter;
 
+#[cfg(feature = "typescript")]
+pub mod typescript;
+
+/// ts-rs, which maps field types to TypeScript. Derive its `TS` on your own
+/// field types with `#[derive(zocket::ts_rs::TS)]` and
+/// `#[ts(crate = "zocket::ts_rs")]`.
+#[cfg(feature = "typescript")]
+pub use ts_rs;
+
 /// The typed client.
 #[cfg(feature = "client")]
 pub mod client {
@@ -76,10 +93,18 @@ pub mod client {
 pub mod __private {
     pub use serde;
     pub use zocket_core::wire::decode_payload;
+
+    #[cfg(feature = "typescript")]
+    pub use crate::typescript;
+    #[cfg(feature = "typescript")]
+    pub use ts_rs::{self, TS};
     pub use zocket_core::{
         ClientId, FrameError, Incoming, Message, MessageSet, NoHeaders, Outgoing, Router, Validate,
         ValidationError,
     };
+    /// Without the feature, a derive that does nothing but accept `#[ts]`.
+    #[cfg(not(feature = "typescript"))]
+    pub use zocket_macros::TS;
 
     #[cfg(feature = "server")]
     pub mod server {
@@ -119,5 +144,19 @@ macro_rules! __cfg_client {
 #[cfg(not(feature = "client"))]
 #[macro_export]
 macro_rules! __cfg_client {
+    ($($item:item)*) => {};
+}
+
+#[doc(hidden)]
+#[cfg(feature = "typescript")]
+#[macro_export]
+macro_rules! __cfg_typescript {
+    ($($item:item)*) => { $($item)* };
+}
+
+#[doc(hidden)]
+#[cfg(not(feature = "typescript"))]
+#[macro_export]
+macro_rules! __cfg_typescript {
     ($($item:item)*) => {};
 }

@@ -57,3 +57,12 @@ macro_rules! outside_router {
 outside_router!(incoming);
 outside_router!(outgoing);
 outside_router!(headers);
+
+/// Stands in for `ts_rs::TS` when zocket's `typescript` feature is off: the
+/// router macro derives `TS` on every message struct either way, so
+/// `#[ts(..)]` attributes are accepted (and ignored) without the feature.
+#[doc(hidden)]
+#[proc_macro_derive(TS, attributes(ts))]
+pub fn no_typescript(_input: TokenStream) -> TokenStream {
+    TokenStream::new()
+}

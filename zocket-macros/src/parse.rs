@@ -83,8 +83,8 @@ fn namespace(
                             cx.syn_error(e);
                             continue;
                         }
-                        let fields = fields(cx, s, case::kebab, &mut extra);
-                        decorate(cx, s, "kebab-case");
+                        let fields = fields(cx, s, role, case::kebab, &mut extra);
+                        decorate(cx, s, role, "kebab-case");
                         *headers = Some((
                             Headers {
                                 ident: s.ident.clone(),
@@ -115,8 +115,8 @@ fn namespace(
                             Some(lit) => checked_wire_name(cx, lit),
                             None => case::lower_camel(&s.ident.to_string()),
                         };
-                        let fields = fields(cx, s, case::lower_camel, &mut extra);
-                        decorate(cx, s, "camelCase");
+                        let fields = fields(cx, s, role, case::lower_camel, &mut extra);
+                        decorate(cx, s, role, "camelCase");
                         ns.messages.push(Message {
                             role,
                             ident: s.ident.clone(),
@@ -224,10 +224,12 @@ fn checked_wire_name(cx: &Ctxt, lit: &LitStr) -> String {
 fn fields(
     cx: &Ctxt,
     s: &mut ItemStruct,
+    role: Role,
     casing: fn(&str) -> String,
     extra: &mut Vec<Item>,
 ) -> Vec<Field> {
     let struct_ident = s.ident.clone();
+    let struct_default = serde_keys(&s.attrs).iter().any(|k| k == "default");
     let Fields::Named(named) = &mut s.fields else {
         return Vec::new();
     };
@@ -237,6 +239,22 @@ fn fields(
         let Some(ident) = field.ident.clone() else {
             continue;
         };
+        // The TypeScript side: a key the receiver may go without is
+        // optional (`key?: T`, where an `Option` is `T | null`). Clients
+        // may leave out incoming fields and headers that have a default;
+        // the server leaves out fields it skips when serializing.
+        let serde = serde_keys(&field.attrs);
+        let may_be_omitted = match role {
+            Role::Incoming | Role::Headers => {
+                struct_default || attrs.default.is_some() || serde.iter().any(|k| k == "default")
+            }
+            Role::Outgoing => serde
+                .iter()
+                .any(|k| k == "skip_serializing_if" || k == "skip_serializing"),
+        };
+        if may_be_omitted {
+            field.attrs.push(parse_quote!(#[ts(optional = nullable)]));
+        }
         let wire = match &attrs.rename {
             Some(lit) => {
                 field.attrs.push(parse_quote!(#[serde(rename = #lit)]));
@@ -276,7 +294,7 @@ fn fields(
 
 /// Adds the serde derives (through zocket's re-export, so users need no
 /// serde dependency) and `Debug`/`Clone` unless the user derived them.
-fn decorate(cx: &Ctxt, s: &mut ItemStruct, rename_all: &str) {
+fn decorate(cx: &Ctxt, s: &mut ItemStruct, role: Role, rename_all: &str) {
     let mut has_debug = false;
     let mut has_clone = false;
     for attr in &s.attrs {
@@ -307,9 +325,42 @@ fn decorate(cx: &Ctxt, s: &mut ItemStruct, rename_all: &str) {
     if !has_clone {
         derives.push(quote!(::core::clone::Clone));
     }
+    // `TS` is ts-rs's derive with the `typescript` feature and a no-op
+    // otherwise (so `#[ts(..)]` attributes are accepted either way).
+    derives.push(quote!(::zocket::__private::TS));
     s.attrs.insert(0, parse_quote!(#[derive(#(#derives),*)]));
     s.attrs.insert(
         1,
         parse_quote!(#[serde(crate = "::zocket::__private::serde", rename_all = #rename_all)]),
     );
+    // A missing `Option` field deserializes as `None`: clients may leave
+    // it out. The server always writes it (as `null` when `None`).
+    let ts = if role == Role::Outgoing {
+        quote!(#[ts(crate = "::zocket::__private::ts_rs")])
+    } else {
+        quote!(#[ts(crate = "::zocket::__private::ts_rs", optional_fields = nullable)])
+    };
+    s.attrs.insert(2, parse_quote!(#ts));
+}
+
+/// The keys of a list of `#[serde(..)]` attributes (`default`,
+/// `skip_serializing_if`, …), values and nested lists skipped.
+fn serde_keys(attrs: &[syn::Attribute]) -> Vec<String> {
+    let mut keys = Vec::new();
+    for attr in attrs.iter().filter(|a| a.path().is_ident("serde")) {
+        let _ = attr.parse_nested_meta(|meta| {
+            if let Some(ident) = meta.path.get_ident() {
+                keys.push(ident.to_string());
+            }
+            if meta.input.peek(syn::Token![=]) {
+                meta.value()?.parse::<Expr>()?;
+            } else if meta.input.peek(syn::token::Paren) {
+                let content;
+                syn::parenthesized!(content in meta.input);
+                content.parse::<proc_macro2::TokenStream>()?;
+            }
+            Ok(())
+        });
+    }
+    keys
 }

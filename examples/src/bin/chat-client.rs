@@ -1,6 +1,7 @@
 //! A terminal chat client on the typed client:
 //! `cargo run -p zocket-examples --bin chat-client -- --name Alice --room general`.
-//! Type a line to talk in the current room; `/join R`, `/leave R`, `/quit`.
+//! Type a line to talk in the current room; `/join R`, `/leave R`, `/who`
+//! (members of the current room), `/quit`.
 
 use clap::Parser;
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -53,6 +54,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             )
         })
         .detach();
+    on.rooms()
+        .on_members(|m| println!("* in {}: {}", m.room_id, m.members.join(", ")))
+        .detach();
     client
         .on_error(|e| eprintln!("! server error {}: {}", e.code.as_str(), e.message))
         .detach();
@@ -91,6 +95,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 c.retain(|x| *x != r);
             }
             client.send().rooms().leave(rooms::Leave { room_id: r })
+        } else if line == "/who" {
+            client.send().rooms().members(rooms::Members {
+                room_id: room.clone(),
+            })
         } else if line == "/quit" {
             break;
         } else if line.is_empty() {

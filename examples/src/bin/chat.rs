@@ -1,11 +1,13 @@
-//! The Chat Rooms server: `cargo run -p zocket-examples --bin chat`.
+//! The Chat Rooms server: `cargo run -p zocket-examples --bin chat`, then
+//! open http://127.0.0.1:3000/ for the web page. WebSocket clients connect
+//! to the same address (`ws://127.0.0.1:3000/`).
 
 use clap::Parser;
 use zocket_examples::chat;
 use zocket_examples::server::Chat;
 
 #[derive(Parser)]
-#[command(about = "zocket chat rooms server")]
+#[command(about = "zocket chat rooms server: web page and WebSocket on one port")]
 struct Args {
     /// Address to listen on (port 0 picks a free port).
     #[arg(long, default_value = "127.0.0.1:3000")]
@@ -44,7 +46,7 @@ async fn main() -> std::io::Result<()> {
     let addr = listener.local_addr()?;
     // Scripts (benchmarks, tests) read the port from this line.
     println!("LISTENING {}", addr.port());
-    tracing::info!("chat server on ws://{addr}/");
+    tracing::info!("chat on http://{addr}/ (WebSocket: ws://{addr}/)");
     let mut config = zocket::Config::default();
     if let Some(max) = args.max_connections_per_ip {
         config = config.max_connections_per_ip(max);
@@ -70,9 +72,10 @@ async fn main() -> std::io::Result<()> {
     } else {
         server
     };
-    server
-        .serve_with_shutdown(listener, async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await
+
+    // The web page at `/`, and the WebSocket on the same path by upgrade.
+    zocket_examples::web::serve(listener, server, async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await
 }

@@ -4,6 +4,7 @@
 
 mod client;
 mod server;
+mod typescript;
 mod wire;
 
 use proc_macro2::TokenStream;
@@ -25,6 +26,9 @@ fn insert(router: &Router, ns: &Namespace, items: &mut Vec<Item>) {
         client::namespace(router, ns),
     ];
     items.extend(generated.into_iter().map(Item::Verbatim));
+    if ns.path.is_empty() {
+        items.push(Item::Verbatim(typescript::root(router, ns)));
+    }
     for child in &ns.children {
         for item in items.iter_mut() {
             if let Item::Mod(m) = item {

@@ -1,0 +1,46 @@
+/**
+ * Builds `client.send` and `client.on`: a Proxy where every property access
+ * extends a dotted path (`rooms`, then `rooms.join`) and calling a path
+ * hands it, with the arguments, to `onCall`. Nothing about the router is
+ * needed at run time.
+ */
+export function createPathProxy(onCall) {
+    const cache = new Map();
+    const make = (path) => {
+        const cached = cache.get(path);
+        if (cached !== undefined)
+            return cached;
+        // An arrow function: callable, and without a `prototype` property that
+        // Proxy invariants would pin.
+        const target = () => { };
+        const proxy = new Proxy(target, {
+            get(_target, prop) {
+                if (typeof prop === "symbol")
+                    return undefined;
+                // `await client.send` or `JSON.stringify(client.on)` must not look
+                // like messages named `then` or `toJSON`.
+                if (path === "" && (prop === "then" || prop === "toJSON"))
+                    return undefined;
+                return make(path === "" ? prop : `${path}.${prop}`);
+            },
+            apply(_target, _this, args) {
+                if (path === "") {
+                    throw new TypeError("zocket: call a message, e.g. client.send.rooms.join(payload)");
+                }
+                return onCall(path, args);
+            },
+            set() {
+                return false;
+            },
+            defineProperty() {
+                return false;
+            },
+            deleteProperty() {
+                return false;
+            },
+        });
+        cache.set(path, proxy);
+        return proxy;
+    };
+    return make("");
+}
