@@ -16,6 +16,7 @@ use axum::body::Bytes;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{FutureExt, SinkExt, StreamExt};
+use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
 use tokio::time::{sleep_until, timeout, Instant};
 use zocket_core::error::{ErrorCode, ErrorPayload};
@@ -24,8 +25,9 @@ use zocket_core::{close, wire, FrameError, MessageSet};
 use crate::ctx::Ctx;
 use crate::hub::Hub;
 use crate::limits::TokenBucket;
-use crate::peer::Peer;
+use crate::peer::{self, Peer, Written};
 use crate::router::Dispatch;
+use crate::wsframe::{self, Event};
 
 /// After the server sends a close frame it keeps reading (and discarding)
 /// for at most this long, waiting for the client's close frame. Closing the
@@ -53,11 +55,15 @@ enum EndedBy {
 }
 
 impl Ending {
-    const CLIENT_CLOSED: Ending = Ending {
-        code: close::NORMAL,
-        reason: "",
-        by: EndedBy::Client,
-    };
+    /// The client closed with `code` (1005: no code), which the fast
+    /// path echoes.
+    const fn client_closed(code: u16) -> Ending {
+        Ending {
+            code,
+            reason: "",
+            by: EndedBy::Client,
+        }
+    }
 
     const GONE: Ending = Ending {
         code: close::NORMAL,
@@ -136,8 +142,181 @@ impl Frames for EchoFrames<'_> {
     }
 }
 
+/// An upgraded connection: axum's WebSocket (tungstenite), or the plain
+/// TCP stream zocket frames itself (the fast path).
+pub(crate) enum Socket {
+    Axum(WebSocket),
+    Raw {
+        stream: TcpStream,
+        /// Bytes hyper read past the request head (frames sent early).
+        read_buf: Bytes,
+    },
+}
+
+/// The reading half of a connection.
+enum Reader {
+    Axum(SplitStream<WebSocket>),
+    Raw(RawReader),
+}
+
+/// What the reader got.
+enum Incoming {
+    Data(Message),
+    /// A ping or pong (answered already): a sign of life.
+    Control,
+    End(Ending),
+}
+
+/// Splits the socket: the reader, and the writer task draining `peer`.
+fn start(socket: Socket, peer: &Arc<Peer>, hub: &Hub) -> (Reader, JoinHandle<()>) {
+    let timeout = hub.config.write_timeout;
+    match socket {
+        Socket::Axum(socket) => {
+            let (sink, stream) = socket.split();
+            let writer = tokio::spawn(write_loop(sink, peer.clone(), timeout));
+            (Reader::Axum(stream), writer)
+        }
+        Socket::Raw { stream, read_buf } => {
+            let stream = Arc::new(stream);
+            peer.attach(stream.clone());
+            let writer = tokio::spawn(raw_write_loop(peer.clone(), stream.clone(), timeout));
+            let mut reader = RawReader {
+                stream,
+                decoder: wsframe::Decoder::default(),
+                events: Vec::new(),
+                max_size: hub.config.max_message_size,
+                failed: false,
+            };
+            if !read_buf.is_empty() {
+                reader
+                    .decoder
+                    .feed(&read_buf, reader.max_size, &mut reader.events);
+                reader.events.reverse();
+            }
+            (Reader::Raw(reader), writer)
+        }
+    }
+}
+
+impl Reader {
+    /// Whether a frame is already decoded and waiting (no read needed).
+    fn buffered(&self) -> bool {
+        match self {
+            Reader::Axum(_) => false,
+            Reader::Raw(raw) => !raw.events.is_empty(),
+        }
+    }
+
+    async fn next(&mut self, peer: &Peer) -> Incoming {
+        match self {
+            Reader::Axum(stream) => match stream.next().await {
+                None => Incoming::End(Ending::GONE),
+                Some(Err(error)) => Incoming::End(read_error(peer, error)),
+                Some(Ok(Message::Close(frame))) => Incoming::End(Ending::client_closed(
+                    frame.map_or(wsframe::NO_STATUS, |f| f.code),
+                )),
+                Some(Ok(Message::Ping(_) | Message::Pong(_))) => Incoming::Control,
+                Some(Ok(frame)) => Incoming::Data(frame),
+            },
+            Reader::Raw(raw) => raw.next(peer).await,
+        }
+    }
+}
+
+thread_local! {
+    /// One read buffer per worker thread, shared by every connection it
+    /// runs: an idle connection holds none.
+    static SCRATCH: std::cell::RefCell<Box<[u8]>> =
+        std::cell::RefCell::new(vec![0u8; 64 * 1024].into_boxed_slice());
+}
+
+struct RawReader {
+    stream: Arc<TcpStream>,
+    decoder: wsframe::Decoder,
+    /// Decoded events, last first.
+    events: Vec<Event>,
+    max_size: usize,
+    /// The client broke the protocol: what follows is not decoded.
+    failed: bool,
+}
+
+impl RawReader {
+    async fn next(&mut self, peer: &Peer) -> Incoming {
+        loop {
+            if let Some(event) = self.events.pop() {
+                if self.events.is_empty() && self.events.capacity() > 16 {
+                    self.events = Vec::new();
+                }
+                return match event {
+                    Event::Message(Message::Ping(payload)) => {
+                        let _ = peer.push_message(Message::Pong(payload));
+                        Incoming::Control
+                    }
+                    Event::Message(Message::Pong(_)) => Incoming::Control,
+                    Event::Message(message) => Incoming::Data(message),
+                    Event::Close(code) => Incoming::End(Ending::client_closed(code)),
+                    Event::Fail(code, reason) => {
+                        self.failed = true;
+                        tracing::debug!(client = %peer.id, code, reason, "read error");
+                        Incoming::End(Ending::server(code, reason))
+                    }
+                };
+            }
+            if self.failed {
+                return Incoming::End(Ending::GONE);
+            }
+            match self.read() {
+                Ok(true) => {}
+                Ok(false) => return Incoming::End(Ending::GONE),
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    if self.stream.readable().await.is_err() {
+                        return Incoming::End(Ending::GONE);
+                    }
+                }
+                Err(_) => return Incoming::End(Ending::GONE),
+            }
+        }
+    }
+
+    /// Reads what is there into the shared scratch buffer and decodes it;
+    /// `false` at EOF.
+    fn read(&mut self) -> std::io::Result<bool> {
+        SCRATCH.with(|scratch| {
+            let mut scratch = scratch.borrow_mut();
+            let n = self.stream.try_read(&mut scratch)?;
+            if n == 0 {
+                return Ok(false);
+            }
+            self.decoder
+                .feed(&scratch[..n], self.max_size, &mut self.events);
+            self.events.reverse();
+            Ok(true)
+        })
+    }
+
+    /// After a protocol failure: reads and drops what the client still
+    /// sends (its close frame) until it has been quiet for a moment, so
+    /// closing the socket does not reset it under our close frame.
+    async fn discard(&mut self) {
+        loop {
+            let read = SCRATCH.with(|scratch| self.stream.try_read(&mut scratch.borrow_mut()));
+            match read {
+                Ok(0) => return,
+                Ok(_) => continue,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    match timeout(Duration::from_millis(100), self.stream.readable()).await {
+                        Ok(Ok(())) => {}
+                        _ => return,
+                    }
+                }
+                Err(_) => return,
+            }
+        }
+    }
+}
+
 pub(crate) async fn run<R, S>(
-    socket: WebSocket,
+    socket: Socket,
     app: Arc<S>,
     hub: Arc<Hub>,
     peer: Arc<Peer>,
@@ -146,45 +325,47 @@ pub(crate) async fn run<R, S>(
     R: Dispatch<S>,
     S: Send + Sync + 'static,
 {
-    let (sink, mut stream) = socket.split();
-    hub.register(&peer);
-    let mut writer = tokio::spawn(write_loop(sink, peer.clone(), hub.config.write_timeout));
-    let cx = Ctx::<R, R::Context>::new(peer.clone(), hub.clone(), state);
-    tracing::debug!(client = %peer.id, "connected");
+    peer::corked(async move {
+        hub.register(&peer);
+        let (mut reader, mut writer) = start(socket, &peer, &hub);
+        let cx = Ctx::<R, R::Context>::new(peer.clone(), hub.clone(), state);
+        tracing::debug!(client = %peer.id, "connected");
 
-    let mut frames = RouterFrames::<R, S> { app: &app, cx: &cx };
-    let ending = read_loop(&mut frames, &mut stream, &hub, &peer, &mut writer).await;
+        let mut frames = RouterFrames::<R, S> { app: &app, cx: &cx };
+        let ending = read_loop(&mut frames, &mut reader, &hub, &peer, &mut writer).await;
 
-    if AssertUnwindSafe(R::on_disconnect(&app, &cx))
-        .catch_unwind()
-        .await
-        .is_err()
-    {
-        tracing::error!(client = %peer.id, "on_disconnect panicked");
-    }
-    hub.unregister(&peer);
-    finish(&peer, ending, writer, stream).await;
+        if AssertUnwindSafe(R::on_disconnect(&app, &cx))
+            .catch_unwind()
+            .await
+            .is_err()
+        {
+            tracing::error!(client = %peer.id, "on_disconnect panicked");
+        }
+        peer::uncork();
+        hub.unregister(&peer);
+        finish(&peer, ending, writer, reader).await;
+    })
+    .await
 }
 
 /// Runs the echo endpoint on one socket.
-pub(crate) async fn run_echo(socket: WebSocket, hub: Arc<Hub>, peer: Arc<Peer>) {
-    let (sink, mut stream) = socket.split();
-    let mut writer = tokio::spawn(write_loop(sink, peer.clone(), hub.config.write_timeout));
-    let mut frames = EchoFrames { peer: &peer };
-    let ending = read_loop(&mut frames, &mut stream, &hub, &peer, &mut writer).await;
-    finish(&peer, ending, writer, stream).await;
+pub(crate) async fn run_echo(socket: Socket, hub: Arc<Hub>, peer: Arc<Peer>) {
+    peer::corked(async move {
+        let (mut reader, mut writer) = start(socket, &peer, &hub);
+        let mut frames = EchoFrames { peer: &peer };
+        let ending = read_loop(&mut frames, &mut reader, &hub, &peer, &mut writer).await;
+        peer::uncork();
+        finish(&peer, ending, writer, reader).await;
+    })
+    .await
 }
 
 /// Sends the close frame after what is queued, then waits for the client's
 /// close frame when the server ended the connection.
-async fn finish(
-    peer: &Peer,
-    ending: Ending,
-    writer: JoinHandle<()>,
-    mut stream: SplitStream<WebSocket>,
-) {
+async fn finish(peer: &Peer, ending: Ending, writer: JoinHandle<()>, mut reader: Reader) {
+    let raw = matches!(reader, Reader::Raw(_));
     if ending.by == EndedBy::Client {
-        peer.close_quietly();
+        peer.close_quietly(raw.then_some(ending.code));
     } else {
         peer.close(ending.code, ending.reason);
     }
@@ -193,30 +374,33 @@ async fn finish(
         // after the write timeout.
         let _ = writer.await;
     }
-    match ending.by {
-        EndedBy::Server => {
+    match (ending.by, &mut reader) {
+        (EndedBy::Server, Reader::Raw(raw)) if raw.failed => raw.discard().await,
+        (EndedBy::Server, _) => {
             let _ = timeout(CLOSE_LINGER, async {
-                while let Some(Ok(frame)) = stream.next().await {
-                    if let Message::Close(_) = frame {
-                        break;
+                loop {
+                    match reader.next(peer).await {
+                        Incoming::End(_) => break,
+                        Incoming::Data(_) | Incoming::Control => {}
                     }
                 }
             })
             .await;
         }
-        EndedBy::Client => {
+        (EndedBy::Client, Reader::Axum(stream)) => {
             // Reading once more flushes the close reply if the writer could
             // not (it stops at its first failed write); it returns at once.
             let _ = timeout(CLOSE_LINGER, stream.next()).await;
         }
-        EndedBy::Network => {}
+        _ => {}
     }
+    peer.detach();
     tracing::debug!(client = %peer.id, code = ending.code, "disconnected");
 }
 
 async fn read_loop<F: Frames>(
     frames: &mut F,
-    stream: &mut SplitStream<WebSocket>,
+    reader: &mut Reader,
     hub: &Hub,
     peer: &Peer,
     writer: &mut JoinHandle<()>,
@@ -228,6 +412,11 @@ async fn read_loop<F: Frames>(
     let mut bucket = config.rate_limit.map(TokenBucket::new);
     let too_many = Ending::server(close::POLICY_VIOLATION, "too many bad frames");
     loop {
+        if !reader.buffered() {
+            // The end of a publish batch: write what it queued for idle
+            // peers, one syscall per peer.
+            peer::uncork();
+        }
         let deadline = pong_deadline.unwrap_or(next_ping);
         let frame = tokio::select! {
             biased;
@@ -245,16 +434,14 @@ async fn read_loop<F: Frames>(
                 next_ping = Instant::now() + config.ping_interval;
                 continue;
             }
-            frame = stream.next() => frame,
+            frame = reader.next(peer) => frame,
         };
         // Any frame shows the peer is alive.
         pong_deadline = None;
         let frame = match frame {
-            None => return Ending::GONE,
-            Some(Err(error)) => return read_error(peer, error),
-            Some(Ok(Message::Close(_))) => return Ending::CLIENT_CLOSED,
-            Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
-            Some(Ok(frame)) => frame,
+            Incoming::End(ending) => return ending,
+            Incoming::Control => continue,
+            Incoming::Data(frame) => frame,
         };
         if let Some(bucket) = &mut bucket {
             if !bucket.try_take() {
@@ -375,6 +562,35 @@ fn read_error(peer: &Peer, error: axum::Error) -> Ending {
     };
     tracing::debug!(client = %peer.id, error = %inner, code = ending.code, "read error");
     ending
+}
+
+/// The fast path's writer: writes what the publishers could not (the
+/// socket was full), pings and the close frame.
+async fn raw_write_loop(peer: Arc<Peer>, sock: Arc<TcpStream>, timeout: Duration) {
+    loop {
+        match peer.write_some(&sock) {
+            Written::All => peer.wait().await,
+            Written::Closed => return,
+            Written::Blocked => match tokio::time::timeout(timeout, sock.writable()).await {
+                Ok(Ok(())) => {}
+                Ok(Err(error)) => {
+                    tracing::debug!(client = %peer.id, %error, "write failed");
+                    peer.close(close::NORMAL, "");
+                    return;
+                }
+                Err(_) => {
+                    tracing::warn!(client = %peer.id, "write stalled past the write timeout; dropping");
+                    peer.close(close::SLOW_CONSUMER, "write timeout");
+                    return;
+                }
+            },
+            Written::Failed => {
+                tracing::debug!(client = %peer.id, "write failed");
+                peer.close(close::NORMAL, "");
+                return;
+            }
+        }
+    }
 }
 
 async fn write_loop(mut sink: SplitSink<WebSocket, Message>, peer: Arc<Peer>, timeout: Duration) {

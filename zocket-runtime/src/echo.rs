@@ -7,8 +7,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::extract::ws::WebSocketUpgrade;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -68,24 +67,29 @@ impl Echo {
 
 async fn upgrade(
     State(echo): State<Echo>,
-    ws: WebSocketUpgrade,
     headers: HeaderMap,
     connect_info: Option<Extension<ConnectInfo<SocketAddr>>>,
+    request: Request,
 ) -> Response {
+    let (mut parts, _body) = request.into_parts();
+    let ws = match crate::server::Upgrade::from_parts(&mut parts, &echo.hub.config).await {
+        Ok(ws) => ws,
+        Err(refused) => return refused,
+    };
     let peer_addr = connect_info.map(|Extension(ConnectInfo(addr))| addr);
     let permit = match crate::server::admit(&echo.hub, &echo.limits, &headers, peer_addr) {
         Ok(permit) => permit,
         Err(refused) => return refused.into_response(),
     };
     let config = &echo.hub.config;
-    let peer = Arc::new(Peer::new(
+    let peer = Peer::new_arc(
         ClientId::generate(),
         config.max_queued_frames,
         config.max_queued_bytes,
-    ));
+    );
     let hub = echo.hub.clone();
     let tasks = hub.tasks.clone();
-    crate::server::configure(ws, config).on_upgrade(move |socket| {
+    ws.on_upgrade(config, move |socket| {
         tasks.track_future(async move {
             crate::conn::run_echo(socket, hub, peer).await;
             drop(permit);

@@ -16,6 +16,7 @@ mod router;
 mod send;
 mod serve;
 mod server;
+mod wsframe;
 
 pub use config::{Config, OriginPolicy, RateLimit};
 pub use ctx::{Ctx, RoomError, Rooms};

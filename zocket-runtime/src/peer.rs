@@ -2,13 +2,18 @@
 //! outgoing queue. Fan-out pushes pre-built frames here without awaiting;
 //! the connection's writer task drains the queue into the socket.
 
+use std::cell::RefCell;
 use std::collections::{HashSet, VecDeque};
-use std::sync::Arc;
+use std::io::{self, IoSlice};
+use std::sync::{Arc, Weak};
 
 use axum::extract::ws::{Message, Utf8Bytes};
 use parking_lot::Mutex;
+use tokio::net::TcpStream;
 use tokio::sync::Notify;
 use zocket_core::ClientId;
+
+use crate::wsframe;
 
 /// Why a connection's queue stopped accepting frames.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,6 +23,8 @@ pub(crate) struct CloseReason {
     /// Whether the writer sends a close frame of its own (false when
     /// answering the client's close, which the WebSocket layer does).
     pub frame: bool,
+    /// Whether frames still queued are dropped instead of written first.
+    pub drop_queued: bool,
 }
 
 /// A push onto a closed or full queue.
@@ -35,6 +42,14 @@ struct QueueState {
     bytes: usize,
     ping: bool,
     close: Option<CloseReason>,
+    /// Fast path: the socket, written directly (under this lock) by
+    /// whoever finds frames to send; `None` on the tungstenite path and
+    /// once the connection has ended.
+    sock: Option<Arc<TcpStream>>,
+    /// Fast path: bytes of the front frame already written.
+    offset: usize,
+    /// Fast path: the close frame has been queued behind the frames.
+    close_queued: bool,
 }
 
 /// What the writer should do after a [`Peer::drain`]: write the drained
@@ -47,6 +62,8 @@ pub(crate) struct Batch {
 
 pub(crate) struct Peer {
     pub id: ClientId,
+    /// This peer's own `Arc`, for the publish-batch cork.
+    me: Weak<Peer>,
     /// Rooms this connection is in. Locked before any room shard when both
     /// are needed, never the other way round.
     pub rooms: Mutex<HashSet<Arc<str>>>,
@@ -57,8 +74,20 @@ pub(crate) struct Peer {
 }
 
 impl Peer {
+    #[cfg(test)]
     pub fn new(id: ClientId, max_frames: usize, max_bytes: usize) -> Self {
+        Self::with_me(Weak::new(), id, max_frames, max_bytes)
+    }
+
+    /// A peer in an `Arc` (as the server holds every peer): direct writes
+    /// from a publish batch can then be corked.
+    pub fn new_arc(id: ClientId, max_frames: usize, max_bytes: usize) -> Arc<Self> {
+        Arc::new_cyclic(|me| Self::with_me(me.clone(), id, max_frames, max_bytes))
+    }
+
+    fn with_me(me: Weak<Peer>, id: ClientId, max_frames: usize, max_bytes: usize) -> Self {
         Peer {
+            me,
             id,
             rooms: Mutex::new(HashSet::new()),
             queue: Mutex::new(QueueState {
@@ -66,6 +95,9 @@ impl Peer {
                 bytes: 0,
                 ping: false,
                 close: None,
+                sock: None,
+                offset: 0,
+                close_queued: false,
             }),
             wake: Notify::new(),
             max_frames,
@@ -93,6 +125,7 @@ impl Peer {
                 code: zocket_core::close::SLOW_CONSUMER,
                 reason: "outgoing queue overflow",
                 frame: true,
+                drop_queued: true,
             });
             drop(q);
             self.wake.notify_one();
@@ -100,12 +133,83 @@ impl Peer {
         }
         q.bytes += len;
         q.frames.push_back(frame);
-        let was_empty = q.frames.len() == 1;
-        drop(q);
-        if was_empty {
-            self.wake.notify_one();
+        if q.frames.len() == 1 {
+            self.kick(q);
         }
         Ok(())
+    }
+
+    /// A frame went into an empty queue: on the fast path, write it now,
+    /// or at the end of the current publish batch (cork) when called from
+    /// a connection task; else wake the writer.
+    fn kick(&self, mut q: parking_lot::MutexGuard<'_, QueueState>) {
+        let Some(sock) = q.sock.clone() else {
+            drop(q);
+            self.wake.notify_one();
+            return;
+        };
+        let corked = CORK
+            .try_with(|cork| match self.me.upgrade() {
+                Some(me) => {
+                    cork.borrow_mut().push(me);
+                    true
+                }
+                None => false,
+            })
+            .unwrap_or(false);
+        if corked {
+            return;
+        }
+        let written = write_queued(&mut q, &sock);
+        drop(q);
+        self.after_write(written);
+    }
+
+    /// Fast path: writes what is queued without waiting (called at the end
+    /// of a publish batch); what the socket does not take is left to the
+    /// writer task.
+    pub fn flush_now(&self) {
+        let mut q = self.queue.lock();
+        let Some(sock) = q.sock.clone() else {
+            drop(q);
+            self.wake.notify_one();
+            return;
+        };
+        let written = write_queued(&mut q, &sock);
+        drop(q);
+        self.after_write(written);
+    }
+
+    fn after_write(&self, written: Written) {
+        match written {
+            Written::All => {}
+            Written::Blocked | Written::Closed => self.wake.notify_one(),
+            Written::Failed => {
+                self.close(zocket_core::close::NORMAL, "");
+            }
+        }
+    }
+
+    /// Fast path: hands the socket to the queue.
+    pub fn attach(&self, sock: Arc<TcpStream>) {
+        self.queue.lock().sock = Some(sock);
+    }
+
+    /// Fast path: the connection has ended; frees the socket.
+    pub fn detach(&self) {
+        self.queue.lock().sock = None;
+    }
+
+    /// Fast path, for the writer task: writes what it can. Prepares the
+    /// ping and close frames the queue asks for.
+    pub fn write_some(&self, sock: &TcpStream) -> Written {
+        let mut q = self.queue.lock();
+        write_queued(&mut q, sock)
+    }
+
+    /// Fast path: waits until the writer has something to do.
+    pub async fn wait(&self) {
+        self.wake.notified().await;
     }
 
     /// Like [`push`](Self::push) but a full queue drops this frame and keeps
@@ -121,10 +225,8 @@ impl Peer {
         }
         q.bytes += frame.len();
         q.frames.push_back(Message::Text(frame));
-        let was_empty = q.frames.len() == 1;
-        drop(q);
-        if was_empty {
-            self.wake.notify_one();
+        if q.frames.len() == 1 {
+            self.kick(q);
         }
         true
     }
@@ -138,6 +240,7 @@ impl Peer {
                 code,
                 reason,
                 frame: true,
+                drop_queued: code == zocket_core::close::SLOW_CONSUMER,
             });
         }
         drop(q);
@@ -147,13 +250,17 @@ impl Peer {
     /// Stops the queue after the client's close frame: what is still queued
     /// is dropped (nothing may follow a close), and the writer only flushes
     /// the WebSocket layer's reply.
-    pub fn close_quietly(&self) {
+    ///
+    /// On the fast path (`echo` is `Some`) zocket answers the close itself:
+    /// with the client's code (1005: an empty close frame).
+    pub fn close_quietly(&self, echo: Option<u16>) {
         let mut q = self.queue.lock();
         if q.close.is_none() {
             q.close = Some(CloseReason {
-                code: zocket_core::close::NORMAL,
+                code: echo.unwrap_or(zocket_core::close::NORMAL),
                 reason: "",
-                frame: false,
+                frame: echo.is_some(),
+                drop_queued: true,
             });
         }
         drop(q);
@@ -186,10 +293,7 @@ impl Peer {
         loop {
             {
                 let mut q = self.queue.lock();
-                let drop_queued = q
-                    .close
-                    .as_ref()
-                    .is_some_and(|c| c.code == zocket_core::close::SLOW_CONSUMER || !c.frame);
+                let drop_queued = q.close.as_ref().is_some_and(|c| c.drop_queued);
                 if drop_queued {
                     q.frames.clear();
                     q.bytes = 0;
@@ -206,6 +310,147 @@ impl Peer {
                 }
             }
             self.wake.notified().await;
+        }
+    }
+}
+
+tokio::task_local! {
+    /// Peers that got their first queued frame during the current publish
+    /// batch of this connection task; written at the end of the batch.
+    static CORK: RefCell<Vec<Arc<Peer>>>;
+}
+
+/// Runs `f` with a cork: fast-path frames queued by `f` for idle peers are
+/// written by [`uncork`] rather than one syscall per frame at once.
+pub(crate) async fn corked<F: std::future::Future>(f: F) -> F::Output {
+    CORK.scope(RefCell::new(Vec::new()), f).await
+}
+
+/// Writes every peer corked so far, each with one (vectored) syscall.
+pub(crate) fn uncork() {
+    let Ok(mut peers) = CORK.try_with(|cork| std::mem::take(&mut *cork.borrow_mut())) else {
+        return;
+    };
+    if peers.is_empty() {
+        return;
+    }
+    for peer in peers.drain(..) {
+        peer.flush_now();
+    }
+    if peers.capacity() <= 4096 {
+        let _ = CORK.try_with(|cork| {
+            let mut cork = cork.borrow_mut();
+            if cork.is_empty() {
+                *cork = peers;
+            }
+        });
+    }
+}
+
+/// What a direct write did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Written {
+    /// The queue is empty.
+    All,
+    /// The socket took no more: wait until it is writable.
+    Blocked,
+    /// The close frame has been written (or there is no frame to write and
+    /// the queue is closed): the writer is done.
+    Closed,
+    /// The socket failed.
+    Failed,
+}
+
+/// Frames per vectored write.
+const BATCH: usize = 64;
+
+fn write_queued(q: &mut QueueState, sock: &TcpStream) -> Written {
+    if let Some(close) = q.close.clone() {
+        if !q.close_queued {
+            q.close_queued = true;
+            if close.drop_queued {
+                // Keep a frame already partly written: the stream would be
+                // corrupt without its end.
+                let keep = usize::from(q.offset > 0).min(q.frames.len());
+                q.frames.truncate(keep);
+            }
+            if close.frame {
+                q.frames
+                    .push_back(wsframe::close_message(close.code, close.reason));
+            }
+        }
+    } else if q.ping {
+        q.ping = false;
+        q.frames.push_back(Message::Ping(Default::default()));
+    }
+    loop {
+        if q.frames.is_empty() {
+            q.bytes = 0;
+            return if q.close_queued {
+                Written::Closed
+            } else {
+                Written::All
+            };
+        }
+        let n = q.frames.len().min(BATCH);
+        let mut heads = [[0u8; 16]; BATCH];
+        let mut head_lens = [0usize; BATCH];
+        for (i, frame) in q.frames.iter().take(n).enumerate() {
+            let (op, payload, extra) = wsframe::wire_parts(frame);
+            let extra_len = extra.map_or(0, |e| e.len());
+            let h = wsframe::frame_header(op, payload.len() + extra_len, &mut heads[i]);
+            if let Some(extra) = extra {
+                heads[i][h..h + 2].copy_from_slice(&extra);
+            }
+            head_lens[i] = h + extra_len;
+        }
+        let mut slices = [IoSlice::new(&[]); 2 * BATCH];
+        let mut count = 0;
+        let mut skip = q.offset;
+        let mut attempted = 0;
+        for (i, frame) in q.frames.iter().take(n).enumerate() {
+            let (_, payload, _) = wsframe::wire_parts(frame);
+            for part in [&heads[i][..head_lens[i]], payload] {
+                if skip >= part.len() {
+                    skip -= part.len();
+                    continue;
+                }
+                let part = &part[skip..];
+                skip = 0;
+                attempted += part.len();
+                slices[count] = IoSlice::new(part);
+                count += 1;
+            }
+        }
+        let lens: [usize; BATCH] = std::array::from_fn(|i| {
+            if i < n {
+                head_lens[i] + wsframe::wire_parts(&q.frames[i]).1.len()
+            } else {
+                0
+            }
+        });
+        match sock.try_write_vectored(&slices[..count]) {
+            Ok(0) if attempted > 0 => return Written::Failed,
+            Ok(mut written) => {
+                let mut i = 0;
+                while written > 0 {
+                    let left = lens[i] - q.offset;
+                    if written >= left {
+                        written -= left;
+                        q.offset = 0;
+                        if let Some(frame) = q.frames.pop_front() {
+                            q.bytes = q.bytes.saturating_sub(frame_len(&frame));
+                        }
+                        i += 1;
+                    } else {
+                        q.offset += written;
+                        written = 0;
+                    }
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Written::Blocked,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(_) => return Written::Failed,
         }
     }
 }

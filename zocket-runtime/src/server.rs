@@ -8,9 +8,10 @@ use std::net::SocketAddr;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
+use axum::body::Body;
 use axum::extract::ws::WebSocketUpgrade;
-use axum::extract::{ConnectInfo, RawQuery, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::extract::{ConnectInfo, FromRequestParts, RawQuery, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Version};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, MethodRouter};
 use axum::Extension;
@@ -207,6 +208,103 @@ pub(crate) fn admit(
     admitted
 }
 
+/// How a connection is upgraded: by axum (tungstenite), or by zocket
+/// itself on the plain TCP stream (the fast path).
+pub(crate) enum Upgrade {
+    Axum(WebSocketUpgrade),
+    Raw {
+        on_upgrade: hyper::upgrade::OnUpgrade,
+        accept: HeaderValue,
+        zocket_protocol: bool,
+    },
+}
+
+impl Upgrade {
+    /// Checks the upgrade request (as axum's `WebSocketUpgrade` does, with
+    /// the same refusals). The fast path is taken when configured and the
+    /// request came through zocket's own accept loop.
+    pub(crate) async fn from_parts(
+        parts: &mut axum::http::request::Parts,
+        config: &Config,
+    ) -> Result<Upgrade, Response> {
+        let plain_tcp = parts
+            .extensions
+            .get::<crate::serve::PlainTcp>()
+            .is_some();
+        if config.fast_path && plain_tcp && parts.version == Version::HTTP_11 {
+            if let Ok(key) = crate::wsframe::check_upgrade(&parts.method, &parts.headers) {
+                let accept = crate::wsframe::accept_key(key.as_bytes());
+                if let Some(on_upgrade) = parts.extensions.remove::<hyper::upgrade::OnUpgrade>() {
+                    let zocket_protocol = crate::wsframe::requested_protocols(&parts.headers)
+                        .any(|p| p == SUBPROTOCOL.as_bytes());
+                    return Ok(Upgrade::Raw {
+                        on_upgrade,
+                        accept,
+                        zocket_protocol,
+                    });
+                }
+            }
+        }
+        WebSocketUpgrade::from_request_parts(parts, &())
+            .await
+            .map(Upgrade::Axum)
+            .map_err(IntoResponse::into_response)
+    }
+
+    /// Answers the upgrade and runs `callback` on the socket once upgraded.
+    pub(crate) fn on_upgrade<C, Fut>(self, config: &Config, callback: C) -> Response
+    where
+        C: FnOnce(conn::Socket) -> Fut + Send + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        match self {
+            Upgrade::Axum(ws) => {
+                configure(ws, config).on_upgrade(move |ws| callback(conn::Socket::Axum(ws)))
+            }
+            Upgrade::Raw {
+                on_upgrade,
+                accept,
+                zocket_protocol,
+            } => {
+                tokio::spawn(async move {
+                    let upgraded = match on_upgrade.await {
+                        Ok(upgraded) => upgraded,
+                        Err(error) => {
+                            tracing::debug!(%error, "upgrade failed");
+                            return;
+                        }
+                    };
+                    type Io = hyper_util::rt::TokioIo<tokio::net::TcpStream>;
+                    match upgraded.downcast::<Io>() {
+                        Ok(parts) => {
+                            callback(conn::Socket::Raw {
+                                stream: parts.io.into_inner(),
+                                read_buf: parts.read_buf,
+                            })
+                            .await
+                        }
+                        Err(_) => tracing::error!("upgraded connection is not a TcpStream; dropped"),
+                    }
+                });
+                let mut response = Response::builder()
+                    .status(StatusCode::SWITCHING_PROTOCOLS)
+                    .header(header::CONNECTION, HeaderValue::from_static("upgrade"))
+                    .header(header::UPGRADE, HeaderValue::from_static("websocket"))
+                    .header(header::SEC_WEBSOCKET_ACCEPT, accept)
+                    .body(Body::empty())
+                    .expect("a valid response");
+                if zocket_protocol {
+                    response.headers_mut().insert(
+                        header::SEC_WEBSOCKET_PROTOCOL,
+                        HeaderValue::from_static(SUBPROTOCOL),
+                    );
+                }
+                response
+            }
+        }
+    }
+}
+
 /// Applies the configured frame limits and buffer sizes to an upgrade, and
 /// selects the `zocket` subprotocol when the client offers it.
 pub(crate) fn configure(ws: WebSocketUpgrade, config: &Config) -> WebSocketUpgrade {
@@ -232,14 +330,16 @@ fn refusal(status: StatusCode, message: &str) -> Response {
 /// headers, URL query parameters, then a `zocket.auth.` subprotocol entry.
 /// The query string is never logged: it may carry secrets.
 fn header_sources(
-    ws: &WebSocketUpgrade,
+    headers: &HeaderMap,
     query: Option<&str>,
 ) -> Result<Vec<(String, String)>, HeaderError> {
     let mut pairs: Vec<(String, String)> = form_urlencoded::parse(query.unwrap_or("").as_bytes())
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect();
-    for entry in ws.requested_protocols() {
-        let Ok(entry) = entry.to_str() else { continue };
+    for entry in crate::wsframe::requested_protocols(headers) {
+        let Ok(entry) = std::str::from_utf8(entry) else {
+            continue;
+        };
         if let Some(auth) = decode_auth_protocol(entry)? {
             pairs.extend(auth);
         }
@@ -249,16 +349,21 @@ fn header_sources(
 
 async fn upgrade<R, S>(
     State(server): State<Zocket<R, S>>,
-    ws: WebSocketUpgrade,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
     connect_info: Option<Extension<ConnectInfo<SocketAddr>>>,
+    request: Request,
 ) -> Response
 where
     R: Dispatch<S>,
     S: Send + Sync + 'static,
 {
     let hub = &server.hub;
+    let (mut parts, _body) = request.into_parts();
+    let ws = match Upgrade::from_parts(&mut parts, &hub.config).await {
+        Ok(ws) => ws,
+        Err(refused) => return refused,
+    };
     let peer_addr = connect_info.map(|Extension(ConnectInfo(addr))| addr);
     let permit = match admit(hub, &server.limits, &headers, peer_addr) {
         Ok(permit) => permit,
@@ -270,7 +375,7 @@ where
         .iter()
         .filter(|(name, _)| *name != header::SEC_WEBSOCKET_PROTOCOL)
         .filter_map(|(name, value)| Some((name.as_str(), value.to_str().ok()?)));
-    let parsed = header_sources(&ws, query.as_deref())
+    let parsed = header_sources(&headers, query.as_deref())
         .and_then(|extra| parse_headers::<R::Headers, _, _, _, _>(http_pairs, extra));
     let parsed = match parsed {
         Ok(parsed) => parsed,
@@ -296,15 +401,11 @@ where
         }
     };
     let config = &hub.config;
-    let peer = Arc::new(Peer::new(
-        id,
-        config.max_queued_frames,
-        config.max_queued_bytes,
-    ));
+    let peer = Peer::new_arc(id, config.max_queued_frames, config.max_queued_bytes);
     let hub = hub.clone();
     let app = server.app.clone();
     let tasks = hub.tasks.clone();
-    configure(ws, config).on_upgrade(move |socket| {
+    ws.on_upgrade(config, move |socket| {
         tasks.track_future(async move {
             conn::run::<R, S>(socket, app, hub, peer, state).await;
             drop(permit);
