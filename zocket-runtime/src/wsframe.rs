@@ -267,7 +267,8 @@ impl Decoder {
         let masked = &buf[head..total];
         let event = match opcode {
             OP_PING => Some(Event::Message(Message::Ping(Bytes::from(unmask(masked, mask))))),
-            OP_PONG => None,
+            // Only a sign of life: the payload is not kept.
+            OP_PONG => Some(Event::Message(Message::Pong(Bytes::new()))),
             OP_CLOSE => Some(close_event(&unmask(masked, mask))),
             OP_CONT => {
                 let (op, mut bytes, checked) = self.message.take().expect("checked above");
@@ -436,6 +437,7 @@ mod tests {
             Event::Message(Message::text("héllo wörld, a longer text")),
             Event::Message(Message::Binary(Bytes::from(vec![0u8; 300]))),
             Event::Message(Message::Ping(Bytes::from_static(b"p"))),
+            Event::Message(Message::Pong(Bytes::new())),
             Event::Close(1000),
         ];
         assert_eq!(decode_chunks(&[&all], 1 << 20), expected);
