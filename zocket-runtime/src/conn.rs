@@ -145,7 +145,7 @@ impl Frames for EchoFrames<'_> {
 /// An upgraded connection: axum's WebSocket (tungstenite), or the plain
 /// TCP stream zocket frames itself (the fast path).
 pub(crate) enum Socket {
-    Axum(WebSocket),
+    Axum(Box<WebSocket>),
     Raw {
         stream: TcpStream,
         /// Bytes hyper read past the request head (frames sent early).
@@ -172,7 +172,7 @@ fn start(socket: Socket, peer: &Arc<Peer>, hub: &Hub) -> (Reader, JoinHandle<()>
     let timeout = hub.config.write_timeout;
     match socket {
         Socket::Axum(socket) => {
-            let (sink, stream) = socket.split();
+            let (sink, stream) = (*socket).split();
             let writer = tokio::spawn(write_loop(sink, peer.clone(), timeout));
             (Reader::Axum(stream), writer)
         }

@@ -227,10 +227,7 @@ impl Upgrade {
         parts: &mut axum::http::request::Parts,
         config: &Config,
     ) -> Result<Upgrade, Response> {
-        let plain_tcp = parts
-            .extensions
-            .get::<crate::serve::PlainTcp>()
-            .is_some();
+        let plain_tcp = parts.extensions.get::<crate::serve::PlainTcp>().is_some();
         if config.fast_path && plain_tcp && parts.version == Version::HTTP_11 {
             if let Ok(key) = crate::wsframe::check_upgrade(&parts.method, &parts.headers) {
                 let accept = crate::wsframe::accept_key(key.as_bytes());
@@ -258,9 +255,8 @@ impl Upgrade {
         Fut: Future<Output = ()> + Send + 'static,
     {
         match self {
-            Upgrade::Axum(ws) => {
-                configure(ws, config).on_upgrade(move |ws| callback(conn::Socket::Axum(ws)))
-            }
+            Upgrade::Axum(ws) => configure(ws, config)
+                .on_upgrade(move |ws| callback(conn::Socket::Axum(Box::new(ws)))),
             Upgrade::Raw {
                 on_upgrade,
                 accept,
@@ -283,7 +279,9 @@ impl Upgrade {
                             })
                             .await
                         }
-                        Err(_) => tracing::error!("upgraded connection is not a TcpStream; dropped"),
+                        Err(_) => {
+                            tracing::error!("upgraded connection is not a TcpStream; dropped")
+                        }
                     }
                 });
                 let mut response = Response::builder()

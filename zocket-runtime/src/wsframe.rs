@@ -266,7 +266,9 @@ impl Decoder {
         let total = head + len;
         let masked = &buf[head..total];
         let event = match opcode {
-            OP_PING => Some(Event::Message(Message::Ping(Bytes::from(unmask(masked, mask))))),
+            OP_PING => Some(Event::Message(Message::Ping(Bytes::from(unmask(
+                masked, mask,
+            ))))),
             // Only a sign of life: the payload is not kept.
             OP_PONG => Some(Event::Message(Message::Pong(Bytes::new()))),
             OP_CLOSE => Some(close_event(&unmask(masked, mask))),
@@ -470,13 +472,37 @@ mod tests {
             other => panic!("{other:?}"),
         };
         assert_eq!(fail(&decode_chunks(&[&unmasked[..2]], 10)), 1002);
-        assert_eq!(fail(&decode_chunks(&[&masked(OP_TEXT, true, &[0xFF])], 10)), 1007);
-        assert_eq!(fail(&decode_chunks(&[&masked(OP_TEXT, true, &[b'a'; 11])[..4]], 10)), 1009);
-        assert_eq!(fail(&decode_chunks(&[&masked(OP_CONT, true, b"a")], 10)), 1002);
+        assert_eq!(
+            fail(&decode_chunks(&[&masked(OP_TEXT, true, &[0xFF])], 10)),
+            1007
+        );
+        assert_eq!(
+            fail(&decode_chunks(
+                &[&masked(OP_TEXT, true, &[b'a'; 11])[..4]],
+                10
+            )),
+            1009
+        );
+        assert_eq!(
+            fail(&decode_chunks(&[&masked(OP_CONT, true, b"a")], 10)),
+            1002
+        );
         assert_eq!(fail(&decode_chunks(&[&masked(0x3, true, b"")], 10)), 1002);
-        assert_eq!(fail(&decode_chunks(&[&masked(OP_PING, false, b"")], 10)), 1002);
-        assert_eq!(fail(&decode_chunks(&[&masked(OP_CLOSE, true, &[3, 0xED])], 10)), 1002);
-        assert_eq!(fail(&decode_chunks(&[&masked(OP_CLOSE, true, &[3, 0xE8, 0xFF])], 10)), 1007);
+        assert_eq!(
+            fail(&decode_chunks(&[&masked(OP_PING, false, b"")], 10)),
+            1002
+        );
+        assert_eq!(
+            fail(&decode_chunks(&[&masked(OP_CLOSE, true, &[3, 0xED])], 10)),
+            1002
+        );
+        assert_eq!(
+            fail(&decode_chunks(
+                &[&masked(OP_CLOSE, true, &[3, 0xE8, 0xFF])],
+                10
+            )),
+            1007
+        );
         let mut two = masked(OP_TEXT, false, b"a");
         two.extend(masked(OP_TEXT, true, b"b"));
         assert_eq!(fail(&decode_chunks(&[&two], 10)), 1002);
@@ -494,6 +520,9 @@ mod tests {
         assert_eq!(frame_header(OP_TEXT, 125, &mut h), 2);
         assert_eq!(frame_header(OP_TEXT, 126, &mut h), 4);
         assert_eq!(frame_header(OP_TEXT, 70000, &mut h), 10);
-        assert_eq!(accept_key(b"dGhlIHNhbXBsZSBub25jZQ=="), "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+        assert_eq!(
+            accept_key(b"dGhlIHNhbXBsZSBub25jZQ=="),
+            "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
+        );
     }
 }
