@@ -68,6 +68,13 @@ interface BaseOptions {
   /** `Sec-WebSocket-Protocol` values to offer. */
   protocols?: string | string[];
   /**
+   * How the headers travel. `"query"` (default, as the original zocket)
+   * puts them in the URL; `"subprotocol"` sends them as the
+   * `Sec-WebSocket-Protocol` entry `zocket.auth.<base64url(JSON)>` next to
+   * `zocket`, so secrets stay out of URLs and access logs (PROTOCOL.md §2).
+   */
+  headerTransport?: "query" | "subprotocol";
+  /**
    * The WebSocket constructor. Default: `globalThis.WebSocket` (browsers,
    * Node >= 22). On Node 20 pass the `ws` package's: `{ WebSocket }` from `"ws"`.
    */
@@ -150,6 +157,7 @@ class Connection {
   private readonly headers: HeaderValues<object> | undefined;
   private readonly Ctor: WebSocketConstructor;
   private readonly protocols: string | string[] | undefined;
+  private readonly headerTransport: "query" | "subprotocol";
   private readonly backoff: Required<ReconnectOptions> | false;
   private readonly shouldReconnect: NonNullable<BaseOptions["shouldReconnect"]>;
   private readonly maxQueue: number;
@@ -177,6 +185,7 @@ class Connection {
     }
     this.Ctor = Ctor;
     this.protocols = options.protocols;
+    this.headerTransport = options.headerTransport ?? "query";
     this.backoff = options.reconnect === false ? false : resolveReconnectOptions(options.reconnect);
     this.shouldReconnect = options.shouldReconnect ?? (() => true);
     const maxQueue = options.maxQueue ?? 1000;
@@ -285,7 +294,8 @@ class Connection {
 
   private openSocket(): void {
     this.state = "connecting";
-    const socket = new this.Ctor(this.buildUrl(), ...(this.protocols === undefined ? [] : [this.protocols]));
+    const protocols = this.offeredProtocols();
+    const socket = new this.Ctor(this.buildUrl(), ...(protocols === undefined ? [] : [protocols]));
     this.socket = socket;
     socket.onopen = () => {
       if (socket === this.socket) this.handleOpen(socket);
@@ -303,13 +313,27 @@ class Connection {
     };
   }
 
+  private currentHeaders(): Record<string, string> {
+    const headers = typeof this.headers === "function" ? this.headers() : this.headers;
+    const out: Record<string, string> = {};
+    for (const [name, value] of Object.entries(headers ?? {})) {
+      if (value !== undefined && value !== null) out[name] = String(value);
+    }
+    return out;
+  }
+
   private buildUrl(): string {
     const url = new URL(this.baseUrl);
-    const headers = typeof this.headers === "function" ? this.headers() : this.headers;
-    for (const [name, value] of Object.entries(headers ?? {})) {
-      if (value !== undefined && value !== null) url.searchParams.set(name, String(value));
+    if (this.headerTransport === "query") {
+      for (const [name, value] of Object.entries(this.currentHeaders())) url.searchParams.set(name, value);
     }
     return url.toString();
+  }
+
+  private offeredProtocols(): string | string[] | undefined {
+    if (this.headerTransport !== "subprotocol") return this.protocols;
+    const extra = this.protocols === undefined ? [] : Array.isArray(this.protocols) ? this.protocols : [this.protocols];
+    return ["zocket", authEntry(this.currentHeaders()), ...extra];
   }
 
   private handleOpen(socket: WebSocketLike): void {
@@ -411,4 +435,13 @@ function defaultListenerError(error: unknown): void {
   const report = (globalThis as { reportError?: (error: unknown) => void }).reportError;
   if (typeof report === "function") report(error);
   else console.error("zocket: listener threw", error);
+}
+
+/** `zocket.auth.<base64url(JSON)>`, unpadded, as PROTOCOL.md describes. */
+export function authEntry(headers: Record<string, string>): string {
+  const bytes = new TextEncoder().encode(JSON.stringify(headers));
+  let binary = "";
+  for (const b of bytes) binary += String.fromCharCode(b);
+  const b64 = btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  return `zocket.auth.${b64}`;
 }

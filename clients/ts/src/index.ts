@@ -1,4 +1,5 @@
 export {
+  authEntry,
   createZocketClient,
   ReadyState,
   type CloseInfo,

@@ -3,6 +3,7 @@ import { after, afterEach, before, describe, it, mock } from "node:test";
 import { WebSocket } from "ws";
 
 import {
+  authEntry,
   ClientClosedError,
   createZocketClient,
   QueueFullError,
@@ -467,6 +468,22 @@ describe("options", () => {
     const connection = await serverConnection("Alice");
     await opened(alice);
     assert.equal(connection.protocol, "zocket.v1");
+  });
+
+  it("can send the headers in the auth subprotocol entry instead of the URL", async () => {
+    const alice = connect("Alice", { headerTransport: "subprotocol" });
+    // Nothing in the query: the fake server sees no name.
+    const connection = await serverConnection("Anonymous");
+    await opened(alice);
+    assert.equal(connection.query.get("user-name"), null);
+    assert.equal(connection.protocol, "zocket");
+  });
+
+  it("encodes the auth entry as PROTOCOL.md shows", () => {
+    assert.equal(
+      authEntry({ "user-name": "Alice", token: "s3cret" }),
+      "zocket.auth.eyJ1c2VyLW5hbWUiOiJBbGljZSIsInRva2VuIjoiczNjcmV0In0",
+    );
   });
 
   it("refuses bad options up front", () => {

@@ -46,6 +46,7 @@ class Connection {
     headers;
     Ctor;
     protocols;
+    headerTransport;
     backoff;
     shouldReconnect;
     maxQueue;
@@ -68,6 +69,7 @@ class Connection {
         }
         this.Ctor = Ctor;
         this.protocols = options.protocols;
+        this.headerTransport = options.headerTransport ?? "query";
         this.backoff = options.reconnect === false ? false : resolveReconnectOptions(options.reconnect);
         this.shouldReconnect = options.shouldReconnect ?? (() => true);
         const maxQueue = options.maxQueue ?? 1000;
@@ -174,7 +176,8 @@ class Connection {
     }
     openSocket() {
         this.state = "connecting";
-        const socket = new this.Ctor(this.buildUrl(), ...(this.protocols === undefined ? [] : [this.protocols]));
+        const protocols = this.offeredProtocols();
+        const socket = new this.Ctor(this.buildUrl(), ...(protocols === undefined ? [] : [protocols]));
         this.socket = socket;
         socket.onopen = () => {
             if (socket === this.socket)
@@ -193,14 +196,28 @@ class Connection {
             }
         };
     }
-    buildUrl() {
-        const url = new URL(this.baseUrl);
+    currentHeaders() {
         const headers = typeof this.headers === "function" ? this.headers() : this.headers;
+        const out = {};
         for (const [name, value] of Object.entries(headers ?? {})) {
             if (value !== undefined && value !== null)
-                url.searchParams.set(name, String(value));
+                out[name] = String(value);
+        }
+        return out;
+    }
+    buildUrl() {
+        const url = new URL(this.baseUrl);
+        if (this.headerTransport === "query") {
+            for (const [name, value] of Object.entries(this.currentHeaders()))
+                url.searchParams.set(name, value);
         }
         return url.toString();
+    }
+    offeredProtocols() {
+        if (this.headerTransport !== "subprotocol")
+            return this.protocols;
+        const extra = this.protocols === undefined ? [] : Array.isArray(this.protocols) ? this.protocols : [this.protocols];
+        return ["zocket", authEntry(this.currentHeaders()), ...extra];
     }
     handleOpen(socket) {
         this.state = "open";
@@ -305,4 +322,13 @@ function defaultListenerError(error) {
         report(error);
     else
         console.error("zocket: listener threw", error);
+}
+/** `zocket.auth.<base64url(JSON)>`, unpadded, as PROTOCOL.md describes. */
+export function authEntry(headers) {
+    const bytes = new TextEncoder().encode(JSON.stringify(headers));
+    let binary = "";
+    for (const b of bytes)
+        binary += String.fromCharCode(b);
+    const b64 = btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+    return `zocket.auth.${b64}`;
 }
