@@ -78,6 +78,13 @@ struct Args {
     /// server process id, for CPU seconds and RSS from /proc
     #[arg(long)]
     server_pid: Option<u32>,
+    /// more servers of the same cluster (multi-node runs): client i connects
+    /// to the i-th address of [--addr, --also-addr...], round robin
+    #[arg(long)]
+    also_addr: Vec<SocketAddr>,
+    /// their process ids: server CPU is summed over every given pid
+    #[arg(long)]
+    also_pid: Vec<u32>,
     /// server label used in the output
     #[arg(long, default_value = "server")]
     server: String,
@@ -585,12 +592,21 @@ impl Lg {
     }
 
     /// Starts a non-blocking connect for client `idx`; returns its slot.
+    fn server_addr(&self, idx: usize) -> SocketAddr {
+        let extra = &self.args.also_addr;
+        match idx % (extra.len() + 1) {
+            0 => self.args.addr,
+            i => extra[i - 1],
+        }
+    }
+
     fn open(&mut self, idx: usize, room: u32, track: usize) -> Option<usize> {
-        let mut sock = match TcpStream::connect(self.args.addr) {
+        let addr = self.server_addr(idx);
+        let mut sock = match TcpStream::connect(addr) {
             Ok(s) => s,
             Err(e) => {
                 if self.ctx.setup_errors == 0 {
-                    eprintln!("connect {}: {e}", self.args.addr);
+                    eprintln!("connect {addr}: {e}");
                 }
                 self.ctx.setup_errors += 1;
                 return None;
@@ -657,7 +673,7 @@ impl Lg {
         format!(
             "GET {path} HTTP/1.1\r\nHost: {}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
              Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
-            self.args.addr
+            self.server_addr(idx)
         )
     }
 
@@ -978,10 +994,18 @@ struct Snap {
     self_cpu: f64,
 }
 
-fn snap(pid: Option<u32>) -> Snap {
+fn snap(args: &Args) -> Snap {
+    // Every server of a multi-node run counts: a delivery costs CPU on the
+    // publisher's node and on the receiver's.
+    let server_cpu = args.server_pid.map(|first| {
+        std::iter::once(first)
+            .chain(args.also_pid.iter().copied())
+            .filter_map(zocket_bench::proc_cpu_seconds)
+            .sum()
+    });
     Snap {
         t: Instant::now(),
-        server_cpu: pid.and_then(zocket_bench::proc_cpu_seconds),
+        server_cpu,
         self_cpu: zocket_bench::self_cpu_seconds(),
     }
 }
@@ -1070,7 +1094,7 @@ fn run_step(lg: &mut Lg, pl: &Plan, rate: f64, payload_pad: usize, stall: Option
     let tick = Duration::from_secs_f64((1.0 / pub_rate).clamp(100e-6, 10e-3));
 
     lg.ctx.stats = StepStats::new();
-    let before = snap(args.server_pid);
+    let before = snap(&args);
     let start_ns = lg.now_ns();
     if let Some(s) = stall {
         lg.ctx.stats.stall_ns = start_ns + (duration * args.stall_at * 1e9) as u64;
@@ -1182,7 +1206,7 @@ fn run_step(lg: &mut Lg, pl: &Plan, rate: f64, payload_pad: usize, stall: Option
             next_rss = Instant::now() + Duration::from_millis(500);
         }
     }
-    let after = snap(args.server_pid);
+    let after = snap(&args);
     let st = &lg.ctx.stats;
     let wall = after.t.duration_since(before.t).as_secs_f64();
     let recv_span = (st.last_recv_ns.saturating_sub(start_ns) as f64 / 1e9).max(duration.min(wall));
@@ -1549,7 +1573,7 @@ fn run_churn(args: Args) -> Result<bool, String> {
     let rooms = args.rooms.max(1);
     let duration = Duration::from_secs_f64(args.duration.clamp(0.5, MAX_DURATION));
     let rss0 = pid.and_then(zocket_bench::proc_rss_kb);
-    let cpu0 = snap(pid);
+    let cpu0 = snap(&args);
     let start = Instant::now();
     let warm_at = start + duration / 10;
     let mut rss_warm: Option<u64> = None;
@@ -1618,7 +1642,7 @@ fn run_churn(args: Args) -> Result<bool, String> {
         }
     }
     let elapsed = start.elapsed().as_secs_f64();
-    let cpu1 = snap(pid);
+    let cpu1 = snap(&args);
     lg.idle_for(Duration::from_secs(1));
     let rss_end = pid.and_then(zocket_bench::proc_rss_kb);
     let cycles = lg.ctx.churn_done;
@@ -1719,16 +1743,15 @@ fn main() {
     if let Some(n) = args.note.clone().filter(|n| !n.is_empty()) {
         let _ = NOTE.set(n);
     }
-    let loopback = match args.addr.ip() {
-        IpAddr::V4(ip) => ip.is_loopback(),
-        IpAddr::V6(ip) => ip.is_loopback(),
-    };
-    if !loopback {
-        eprintln!(
-            "loadgen connects only to loopback addresses, not {}",
-            args.addr
-        );
-        std::process::exit(2);
+    for addr in std::iter::once(&args.addr).chain(&args.also_addr) {
+        let loopback = match addr.ip() {
+            IpAddr::V4(ip) => ip.is_loopback(),
+            IpAddr::V6(ip) => ip.is_loopback(),
+        };
+        if !loopback {
+            eprintln!("loadgen connects only to loopback addresses, not {addr}");
+            std::process::exit(2);
+        }
     }
     let nofile = zocket_bench::raise_nofile();
     if (nofile as usize) < args.clients + 64 && args.mode != Mode::Churn {
