@@ -24,7 +24,7 @@ use zocket_core::{close, wire, FrameError, MessageSet};
 
 use crate::ctx::Ctx;
 use crate::hub::Hub;
-use crate::limits::TokenBucket;
+use crate::limits::{ConnectionPermit, TokenBucket};
 use crate::peer::{self, Peer, Written};
 use crate::router::Dispatch;
 use crate::wsframe::{self, Event};
@@ -315,13 +315,21 @@ impl RawReader {
     }
 }
 
-pub(crate) async fn run<R, S>(
+/// Runs a router endpoint on one socket; `permit` (the connection's slot)
+/// is released when it ends.
+///
+/// Plain functions returning the future (not `async fn` wrappers): each
+/// async layer around the connection's future would add a copy of it to
+/// every idle connection's task.
+pub(crate) fn run<R, S>(
     socket: Socket,
     app: Arc<S>,
     hub: Arc<Hub>,
     peer: Arc<Peer>,
     state: R::Context,
-) where
+    permit: ConnectionPermit,
+) -> impl Future<Output = ()> + Send
+where
     R: Dispatch<S>,
     S: Send + Sync + 'static,
 {
@@ -344,20 +352,25 @@ pub(crate) async fn run<R, S>(
         peer::uncork();
         hub.unregister(&peer);
         finish(&peer, ending, writer, reader).await;
+        drop(permit);
     })
-    .await
 }
 
 /// Runs the echo endpoint on one socket.
-pub(crate) async fn run_echo(socket: Socket, hub: Arc<Hub>, peer: Arc<Peer>) {
+pub(crate) fn run_echo(
+    socket: Socket,
+    hub: Arc<Hub>,
+    peer: Arc<Peer>,
+    permit: ConnectionPermit,
+) -> impl Future<Output = ()> + Send {
     peer::corked(async move {
         let (mut reader, mut writer) = start(socket, &peer, &hub);
         let mut frames = EchoFrames { peer: &peer };
         let ending = read_loop(&mut frames, &mut reader, &hub, &peer, &mut writer).await;
         peer::uncork();
         finish(&peer, ending, writer, reader).await;
+        drop(permit);
     })
-    .await
 }
 
 /// Sends the close frame after what is queued, then waits for the client's

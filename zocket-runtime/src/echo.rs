@@ -90,9 +90,6 @@ async fn upgrade(
     let hub = echo.hub.clone();
     let tasks = hub.tasks.clone();
     ws.on_upgrade(config, move |socket| {
-        tasks.track_future(async move {
-            crate::conn::run_echo(socket, hub, peer).await;
-            drop(permit);
-        })
+        tasks.track_future(crate::conn::run_echo(socket, hub, peer, permit))
     })
 }

@@ -322,8 +322,11 @@ tokio::task_local! {
 
 /// Runs `f` with a cork: fast-path frames queued by `f` for idle peers are
 /// written by [`uncork`] rather than one syscall per frame at once.
-pub(crate) async fn corked<F: std::future::Future>(f: F) -> F::Output {
-    CORK.scope(RefCell::new(Vec::new()), f).await
+///
+/// A plain function (not `async fn`): an extra async layer would hold a
+/// second copy of `f` in every connection's task.
+pub(crate) fn corked<F: std::future::Future>(f: F) -> impl std::future::Future<Output = F::Output> {
+    CORK.scope(RefCell::new(Vec::new()), f)
 }
 
 /// Writes every peer corked so far, each with one (vectored) syscall.

@@ -404,10 +404,7 @@ where
     let app = server.app.clone();
     let tasks = hub.tasks.clone();
     ws.on_upgrade(config, move |socket| {
-        tasks.track_future(async move {
-            conn::run::<R, S>(socket, app, hub, peer, state).await;
-            drop(permit);
-        })
+        tasks.track_future(conn::run::<R, S>(socket, app, hub, peer, state, permit))
     })
 }
 
