@@ -107,7 +107,10 @@ where
 {
     fn text(&mut self, text: Utf8Bytes) -> impl Future<Output = Handled> + Send {
         let (app, cx) = (self.app, self.cx);
-        async move { handle_text::<R, S>(app, cx, &text).await }
+        // Boxed: the handlers' futures are large and live only while a
+        // message is handled; inline, every idle connection's task would
+        // hold room for them.
+        Box::pin(async move { handle_text::<R, S>(app, cx, &text).await })
     }
 
     fn binary(&mut self, _data: Bytes) -> Handled {
