@@ -7,6 +7,7 @@
 //! heartbeat, shutdown); the same loop runs routers and the raw echo
 //! endpoint, so the conformance suite exercises the code routers use.
 
+use std::cell::Cell;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
@@ -231,6 +232,9 @@ thread_local! {
     /// runs: an idle connection holds none.
     static SCRATCH: std::cell::RefCell<Box<[u8]>> =
         std::cell::RefCell::new(vec![0u8; 64 * 1024].into_boxed_slice());
+    /// An empty event buffer per worker thread, lent to the connection
+    /// that is decoding and given back once its events are handled.
+    static SPARE_EVENTS: Cell<Vec<Event>> = const { Cell::new(Vec::new()) };
 }
 
 struct RawReader {
@@ -247,8 +251,13 @@ impl RawReader {
     async fn next(&mut self, peer: &Peer) -> Incoming {
         loop {
             if let Some(event) = self.events.pop() {
-                if self.events.is_empty() && self.events.capacity() > 16 {
-                    self.events = Vec::new();
+                if self.events.is_empty() {
+                    // Back to the worker thread: an idle connection keeps
+                    // no event buffer.
+                    let events = std::mem::take(&mut self.events);
+                    if events.capacity() <= 1024 {
+                        let _ = SPARE_EVENTS.try_with(|spare| spare.set(events));
+                    }
                 }
                 return match event {
                     Event::Message(Message::Ping(payload)) => {
@@ -289,6 +298,9 @@ impl RawReader {
             let n = self.stream.try_read(&mut scratch)?;
             if n == 0 {
                 return Ok(false);
+            }
+            if self.events.capacity() == 0 {
+                self.events = SPARE_EVENTS.try_with(Cell::take).unwrap_or_default();
             }
             self.decoder
                 .feed(&scratch[..n], self.max_size, &mut self.events);

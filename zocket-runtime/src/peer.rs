@@ -2,7 +2,7 @@
 //! outgoing queue. Fan-out pushes pre-built frames here without awaiting;
 //! the connection's writer task drains the queue into the socket.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::{HashSet, VecDeque};
 use std::io::{self, IoSlice};
 use std::sync::{Arc, Weak};
@@ -132,7 +132,7 @@ impl Peer {
             return Err(PushError::Overflow);
         }
         q.bytes += len;
-        q.frames.push_back(frame);
+        push_frame(&mut q.frames, frame);
         if q.frames.len() == 1 {
             self.kick(q);
         }
@@ -151,7 +151,11 @@ impl Peer {
         let corked = CORK
             .try_with(|cork| match self.me.upgrade() {
                 Some(me) => {
-                    cork.borrow_mut().push(me);
+                    let mut cork = cork.borrow_mut();
+                    if cork.capacity() == 0 {
+                        *cork = SPARE_CORK.try_with(Cell::take).unwrap_or_default();
+                    }
+                    cork.push(me);
                     true
                 }
                 None => false,
@@ -224,7 +228,7 @@ impl Peer {
             return false;
         }
         q.bytes += frame.len();
-        q.frames.push_back(Message::Text(frame));
+        push_frame(&mut q.frames, Message::Text(frame));
         if q.frames.len() == 1 {
             self.kick(q);
         }
@@ -340,14 +344,44 @@ pub(crate) fn uncork() {
     for peer in peers.drain(..) {
         peer.flush_now();
     }
+    // The buffer goes back to the worker thread, not to this task: an idle
+    // connection keeps no cork buffer.
     if peers.capacity() <= 4096 {
-        let _ = CORK.try_with(|cork| {
-            let mut cork = cork.borrow_mut();
-            if cork.is_empty() {
-                *cork = peers;
-            }
-        });
+        let _ = SPARE_CORK.try_with(|spare| spare.set(peers));
     }
+}
+
+thread_local! {
+    /// An empty cork buffer per worker thread, reused by the next batch.
+    static SPARE_CORK: Cell<Vec<Arc<Peer>>> = const { Cell::new(Vec::new()) };
+    /// An empty outgoing-queue buffer per worker thread: a fast-path queue
+    /// gives its buffer back here when it has written everything, so an
+    /// idle connection holds none.
+    static SPARE_FRAMES: Cell<VecDeque<Message>> = const { Cell::new(VecDeque::new()) };
+}
+
+/// Capacity kept in a spare queue buffer (larger ones are freed).
+const SPARE_FRAMES_MAX: usize = 1024;
+
+/// Gives an emptied fast-path queue buffer to this thread's spare slot.
+fn recycle_frames(frames: &mut VecDeque<Message>) {
+    if frames.capacity() == 0 {
+        return;
+    }
+    let frames = std::mem::take(frames);
+    if frames.capacity() <= SPARE_FRAMES_MAX {
+        let _ = SPARE_FRAMES.try_with(|spare| spare.set(frames));
+    }
+}
+
+/// Pushes onto a queue, taking this thread's spare buffer if it has none.
+fn push_frame(frames: &mut VecDeque<Message>, frame: Message) {
+    if frames.capacity() == 0 {
+        if let Ok(spare) = SPARE_FRAMES.try_with(Cell::take) {
+            *frames = spare;
+        }
+    }
+    frames.push_back(frame);
 }
 
 /// What a direct write did.
@@ -389,6 +423,7 @@ fn write_queued(q: &mut QueueState, sock: &TcpStream) -> Written {
     loop {
         if q.frames.is_empty() {
             q.bytes = 0;
+            recycle_frames(&mut q.frames);
             return if q.close_queued {
                 Written::Closed
             } else {
