@@ -273,11 +273,14 @@ impl Upgrade {
                     type Io = hyper_util::rt::TokioIo<tokio::net::TcpStream>;
                     match upgraded.downcast::<Io>() {
                         Ok(parts) => {
-                            callback(conn::Socket::Raw {
+                            // A task of its own: this one's state (the
+                            // upgrade future, the callback's captures) is
+                            // not carried by every idle connection.
+                            let conn = callback(conn::Socket::Raw {
                                 stream: parts.io.into_inner(),
                                 read_buf: parts.read_buf,
-                            })
-                            .await
+                            });
+                            tokio::spawn(conn);
                         }
                         Err(_) => {
                             tracing::error!("upgraded connection is not a TcpStream; dropped")
