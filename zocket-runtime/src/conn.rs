@@ -599,19 +599,23 @@ async fn raw_write_loop(peer: Arc<Peer>, sock: Arc<TcpStream>, timeout: Duration
         match peer.write_some(&sock) {
             Written::All => peer.wait().await,
             Written::Closed => return,
-            Written::Blocked => match tokio::time::timeout(timeout, sock.writable()).await {
-                Ok(Ok(())) => {}
-                Ok(Err(error)) => {
-                    tracing::debug!(client = %peer.id, %error, "write failed");
-                    peer.close(close::NORMAL, "");
-                    return;
+            // Boxed: only a blocked socket needs the timer, so an idle
+            // writer task stays small.
+            Written::Blocked => {
+                match Box::pin(tokio::time::timeout(timeout, sock.writable())).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(error)) => {
+                        tracing::debug!(client = %peer.id, %error, "write failed");
+                        peer.close(close::NORMAL, "");
+                        return;
+                    }
+                    Err(_) => {
+                        tracing::warn!(client = %peer.id, "write stalled past the write timeout; dropping");
+                        peer.close(close::SLOW_CONSUMER, "write timeout");
+                        return;
+                    }
                 }
-                Err(_) => {
-                    tracing::warn!(client = %peer.id, "write stalled past the write timeout; dropping");
-                    peer.close(close::SLOW_CONSUMER, "write timeout");
-                    return;
-                }
-            },
+            }
             Written::Failed => {
                 tracing::debug!(client = %peer.id, "write failed");
                 peer.close(close::NORMAL, "");
