@@ -120,7 +120,7 @@ impl Peer {
         if q.close.is_some() {
             return Err(PushError::Closed);
         }
-        if q.frames.len() >= self.max_frames || q.bytes + len > self.max_bytes {
+        if !self.fits(&q, len) {
             q.close = Some(CloseReason {
                 code: zocket_core::close::SLOW_CONSUMER,
                 reason: "outgoing queue overflow",
@@ -131,18 +131,26 @@ impl Peer {
             self.wake.notify_one();
             return Err(PushError::Overflow);
         }
+        self.enqueue(q, frame, len);
+        Ok(())
+    }
+
+    fn fits(&self, q: &QueueState, len: usize) -> bool {
+        q.frames.len() < self.max_frames && q.bytes + len <= self.max_bytes
+    }
+
+    fn enqueue(&self, mut q: parking_lot::MutexGuard<'_, QueueState>, frame: Message, len: usize) {
         q.bytes += len;
         push_frame(&mut q.frames, frame);
         if q.frames.len() == 1 {
             self.kick(q);
         }
-        Ok(())
     }
 
     /// A frame went into an empty queue: on the fast path, write it now,
     /// or at the end of the current publish batch (cork) when called from
     /// a connection task; else wake the writer.
-    fn kick(&self, mut q: parking_lot::MutexGuard<'_, QueueState>) {
+    fn kick(&self, q: parking_lot::MutexGuard<'_, QueueState>) {
         let Some(sock) = q.sock.clone() else {
             drop(q);
             self.wake.notify_one();
@@ -164,7 +172,14 @@ impl Peer {
         if corked {
             return;
         }
-        let written = write_queued(&mut q, &sock);
+        self.write_locked(q, &sock);
+    }
+
+    /// Writes what is queued without waiting, under the queue lock so that
+    /// frames never interleave; what the socket refuses is left to the
+    /// writer task.
+    fn write_locked(&self, mut q: parking_lot::MutexGuard<'_, QueueState>, sock: &TcpStream) {
+        let written = write_queued(&mut q, sock);
         drop(q);
         self.after_write(written);
     }
@@ -173,15 +188,13 @@ impl Peer {
     /// of a publish batch); what the socket does not take is left to the
     /// writer task.
     pub fn flush_now(&self) {
-        let mut q = self.queue.lock();
+        let q = self.queue.lock();
         let Some(sock) = q.sock.clone() else {
             drop(q);
             self.wake.notify_one();
             return;
         };
-        let written = write_queued(&mut q, &sock);
-        drop(q);
-        self.after_write(written);
+        self.write_locked(q, &sock);
     }
 
     fn after_write(&self, written: Written) {
@@ -220,18 +233,13 @@ impl Peer {
     /// the connection: for messages that are stale by the time a slow client
     /// would read them (positions, typing indicators).
     pub fn push_volatile(&self, frame: Utf8Bytes) -> bool {
-        let mut q = self.queue.lock();
-        if q.close.is_some()
-            || q.frames.len() >= self.max_frames
-            || q.bytes + frame.len() > self.max_bytes
-        {
+        let frame = Message::Text(frame);
+        let len = frame_len(&frame);
+        let q = self.queue.lock();
+        if q.close.is_some() || !self.fits(&q, len) {
             return false;
         }
-        q.bytes += frame.len();
-        push_frame(&mut q.frames, Message::Text(frame));
-        if q.frames.len() == 1 {
-            self.kick(q);
-        }
+        self.enqueue(q, frame, len);
         true
     }
 
