@@ -304,7 +304,7 @@ impl NatsAdapter {
         }
         if let Err(mpsc::error::TrySendError::Full(_)) = self.shared.tx.try_send(op) {
             let dropped = self.shared.metrics.dropped.fetch_add(1, Ordering::Relaxed);
-            if dropped % 1000 == 0 {
+            if dropped.is_multiple_of(1000) {
                 tracing::warn!(
                     dropped = dropped + 1,
                     "nats adapter buffer full; dropping cross-node operations"
