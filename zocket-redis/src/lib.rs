@@ -309,7 +309,7 @@ impl RedisAdapter {
                     self.shared.resync.store(true, Ordering::SeqCst);
                 } else {
                     let dropped = self.shared.metrics.dropped.fetch_add(1, Ordering::Relaxed);
-                    if dropped % 1000 == 0 {
+                    if dropped.is_multiple_of(1000) {
                         tracing::warn!(
                             dropped = dropped + 1,
                             "redis adapter buffer full; dropping cross-node sends"
