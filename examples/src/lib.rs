@@ -171,7 +171,9 @@ pub mod server {
         async fn leave(&self, cx: &chat::Ctx<User>, message: rooms::Leave) {
             // Leave first, so that a member list asked for on this notice
             // no longer has the leaver; then tell the room and the leaver.
-            cx.rooms().leave(&message.room_id);
+            if !cx.rooms().leave(&message.room_id) {
+                return;
+            }
             let notice = rooms::OnLeave {
                 room_id: message.room_id.clone(),
                 user_name: cx.user_name.clone(),

@@ -20,12 +20,11 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Weak};
 
-use axum::extract::ws::Utf8Bytes;
 use serde::{Deserialize, Serialize};
 use zocket_core::ClientId;
 
-use crate::hub::Hub;
-use crate::send::{self, Delivery};
+use crate::delivery::Delivery;
+use crate::ws::WireFrame;
 
 /// A boxed future, as adapter methods return (object safety).
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -175,7 +174,8 @@ pub struct Inbound {
     pub target: InboundTarget,
     pub except: Vec<ClientId>,
     pub volatile: bool,
-    frame: Utf8Bytes,
+    /// Framed once on arrival, for every local recipient.
+    frame: WireFrame,
 }
 
 /// Who an [`Inbound`] is for.
@@ -216,16 +216,17 @@ impl Inbound {
                 .map(|s| ClientId::from(s.as_ref()))
                 .collect(),
             volatile: header.vo,
-            frame: Utf8Bytes::from(frame.to_owned()),
+            frame: WireFrame::text(frame),
         })
     }
 
     /// The frame's text, as encoded by the sending node.
     pub fn frame(&self) -> &str {
-        self.frame.as_str()
+        // Checked to be UTF-8 by `decode`.
+        std::str::from_utf8(self.frame.payload()).unwrap_or_default()
     }
 
-    pub(crate) fn frame_bytes(&self) -> &Utf8Bytes {
+    pub(crate) fn wire_frame(&self) -> &WireFrame {
         &self.frame
     }
 }
@@ -284,76 +285,64 @@ pub trait Adapter: Send + Sync + 'static {
     fn close(&self) -> BoxFuture<'_, ()>;
 }
 
+/// What a node offers its adapter; implemented by the server (see
+/// `node.rs`), so that this seam depends on nothing of the server's.
+pub(crate) trait Local: Send + Sync + 'static {
+    fn deliver(&self, inbound: &Inbound) -> Delivery;
+    fn members(&self, room: &str) -> Vec<ClientId>;
+    fn has_room(&self, room: &str) -> bool;
+    fn snapshot(&self) -> Vec<(String, Vec<ClientId>)>;
+}
+
 /// The local side of a node, as its adapter sees it. Holds the server
 /// weakly: a dropped server makes every call a no-op.
 #[derive(Clone)]
 pub struct LocalNode {
-    hub: Weak<Hub>,
+    local: Weak<dyn Local>,
 }
 
 impl LocalNode {
-    pub(crate) fn new(hub: &Arc<Hub>) -> Self {
-        LocalNode {
-            hub: Arc::downgrade(hub),
-        }
+    pub(crate) fn new(local: Weak<dyn Local>) -> Self {
+        LocalNode { local }
     }
 
     /// Delivers a send from another node to this node's connections only
     /// (never forwarded again).
     pub fn deliver(&self, inbound: &Inbound) -> Delivery {
-        let Some(hub) = self.hub.upgrade() else {
-            return Delivery::default();
-        };
-        send::deliver_inbound(&hub, inbound)
+        self.local
+            .upgrade()
+            .map(|local| local.deliver(inbound))
+            .unwrap_or_default()
     }
 
     /// Members of `room` on this node.
     pub fn members(&self, room: &str) -> Vec<ClientId> {
-        self.hub
+        self.local
             .upgrade()
-            .map(|hub| hub.rooms.members(room))
+            .map(|local| local.members(room))
             .unwrap_or_default()
     }
 
     /// Whether this node has members in `room`.
     pub fn has_room(&self, room: &str) -> bool {
-        self.hub
+        self.local
             .upgrade()
-            .is_some_and(|hub| hub.rooms.len(room) > 0)
+            .is_some_and(|local| local.has_room(room))
     }
 
     /// Every non-empty room of this node with its members: what an adapter
     /// re-registers after the bus lost its state.
     pub fn snapshot(&self) -> Vec<(String, Vec<ClientId>)> {
-        let Some(hub) = self.hub.upgrade() else {
-            return Vec::new();
-        };
-        let mut rooms = Vec::new();
-        hub.rooms.for_each_room(|name, members| {
-            rooms.push((name.to_owned(), members));
-        });
-        rooms
+        self.local
+            .upgrade()
+            .map(|local| local.snapshot())
+            .unwrap_or_default()
     }
 
     /// Whether the server is still alive.
     pub fn is_alive(&self) -> bool {
-        self.hub.strong_count() > 0
+        self.local.strong_count() > 0
     }
-}
-
-/// Local members plus the adapter's remote members, without duplicates
-/// (a client id is unique to one node, but a registry may lag a move).
-pub(crate) async fn members_all(hub: &Hub, room: &str) -> Result<Vec<ClientId>, AdapterError> {
-    let mut members = hub.rooms.members(room);
-    let Some(adapter) = hub.adapter.get() else {
-        return Ok(members);
-    };
-    let remote = adapter.remote_members(room).await?;
-    if !remote.is_empty() {
-        let local: std::collections::HashSet<ClientId> = members.iter().cloned().collect();
-        members.extend(remote.into_iter().filter(|id| !local.contains(id)));
-    }
-    Ok(members)
 }
 
 /// What an adapter reports about its bus connection: counters since start,

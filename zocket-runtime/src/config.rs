@@ -12,7 +12,6 @@ pub use crate::origin::OriginPolicy;
 /// | field | default | past it |
 /// |---|---|---|
 /// | `max_message_size` | 64 KiB | close 1009 |
-/// | `read_buffer_size` | 4 KiB | (tungstenite path only: initial read buffer) |
 /// | `max_queued_frames` / `max_queued_bytes` | 1024 / 1 MiB | close 4008 |
 /// | `write_timeout` | 5 s | close 4008 |
 /// | `ping_interval` / `pong_timeout` | 25 s / 20 s | close 1008 |
@@ -23,7 +22,6 @@ pub use crate::origin::OriginPolicy;
 /// | `max_rooms_per_connection` / `max_room_name_len` | 128 / 255 B | `room_limit` error frame |
 /// | `max_consecutive_errors` | 10 | close 1008 |
 /// | `shutdown_timeout` | 5 s | connections dropped |
-/// | `fast_path` | on | (zocket's own framing under `serve`; off: tungstenite) |
 ///
 /// ```
 /// use std::time::Duration;
@@ -36,10 +34,6 @@ pub use crate::origin::OriginPolicy;
 pub struct Config {
     /// Largest incoming message (and frame), in bytes. Larger: close 1009.
     pub max_message_size: usize,
-    /// Initial capacity of each connection's read buffer. Small by default:
-    /// idle connections dominate memory, and a buffer grows for the rare
-    /// large message.
-    pub read_buffer_size: usize,
     /// Outgoing queue bound per connection, in frames.
     pub max_queued_frames: usize,
     /// Outgoing queue bound per connection, in bytes.
@@ -79,12 +73,6 @@ pub struct Config {
     pub max_connections_per_ip: usize,
     /// Incoming messages per connection (token bucket); `None` disables it.
     pub rate_limit: Option<RateLimit>,
-    /// zocket's own WebSocket framing on the plain TCP stream (when served
-    /// by zocket's accept loop): frames are written straight from the
-    /// publishing task, corked per publish batch, and idle connections hold
-    /// no read buffer. `false` uses axum's WebSocket (tungstenite), as does
-    /// an endpoint mounted in another server.
-    pub fast_path: bool,
 }
 
 impl Default for Config {
@@ -100,7 +88,6 @@ impl Default for Config {
             max_room_name_len: 255,
             max_consecutive_errors: 10,
             shutdown_timeout: Duration::from_secs(5),
-            read_buffer_size: 4 * 1024,
             header_read_timeout: Duration::from_secs(10),
             origin: OriginPolicy::SameHost,
             max_connections: 100_000,
@@ -109,7 +96,6 @@ impl Default for Config {
                 per_second: 100,
                 burst: 200,
             }),
-            fast_path: true,
         }
     }
 }
@@ -140,13 +126,11 @@ setters! {
     max_room_name_len: usize,
     max_consecutive_errors: u32,
     shutdown_timeout: Duration,
-    read_buffer_size: usize,
     header_read_timeout: Duration,
     origin: OriginPolicy,
     max_connections: usize,
     max_connections_per_ip: usize,
     rate_limit: Option<RateLimit>,
-    fast_path: bool,
 }
 
 impl Config {

@@ -13,10 +13,10 @@ use zocket_core::error::{ErrorCode, ErrorPayload};
 use zocket_core::ClientId;
 
 use crate::adapter::AdapterError;
-use crate::hub::Hub;
+use crate::delivery::Delivery;
+use crate::hub::{Hub, RoomError};
 use crate::peer::Peer;
-use crate::router::ServerRouter;
-use crate::send::{Delivery, Sender};
+use crate::send::{Sender, ServerRouter};
 
 /// The context of one connection, passed to every handler, middleware and
 /// `on_disconnect`. Dereferences to the state `on_connect` returned, so
@@ -74,15 +74,12 @@ impl<R: ServerRouter, C> Ctx<R, C> {
     /// message being handled). For failures the client should learn about,
     /// e.g. `cx.reply_error(ErrorCode::HandlerError, "no such user")`.
     pub fn reply_error(&self, code: ErrorCode, message: impl Into<String>) {
-        crate::conn::reply_error(
-            &self.peer,
-            &ErrorPayload {
-                code,
-                message: message.into(),
-                for_type: self.handling.lock().map(str::to_owned),
-                path: None,
-            },
-        );
+        self.peer.send_error(&ErrorPayload {
+            code,
+            message: message.into(),
+            for_type: self.handling.lock().map(str::to_owned),
+            path: None,
+        });
     }
 
     /// Closes this connection with a close code and reason once the frames
@@ -118,15 +115,6 @@ impl<R, C: fmt::Debug> fmt::Debug for Ctx<R, C> {
     }
 }
 
-/// Why a join was refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum RoomError {
-    #[error("room name is {len} bytes; the limit is {max}")]
-    NameTooLong { len: usize, max: usize },
-    #[error("a connection may be in at most {max} rooms")]
-    TooManyRooms { max: usize },
-}
-
 /// Room operations of one connection (`cx.rooms()`).
 pub struct Rooms<'a> {
     peer: &'a Arc<Peer>,
@@ -135,64 +123,30 @@ pub struct Rooms<'a> {
 }
 
 impl Rooms<'_> {
-    /// Joins `room`. `Ok(false)` if already a member. Refused past the
+    /// Joins `room`. `Ok(false)` if already a member: an app that
+    /// announces joins should announce only `Ok(true)`. Refused past the
     /// configured caps on room-name length and rooms per connection; a
     /// refusal also sends this connection a `room_limit` error frame, so
     /// the client learns why even if the handler ignores the error.
+    #[must_use = "Ok(false) means already a member, Err a refusal: check before announcing the join"]
     pub fn join(&self, room: impl AsRef<str>) -> Result<bool, RoomError> {
-        let result = self.try_join(room.as_ref());
+        let result = self.hub.join(self.peer, room.as_ref());
         if let Err(error) = &result {
-            crate::conn::reply_error(
-                self.peer,
-                &ErrorPayload {
-                    code: ErrorCode::RoomLimit,
-                    message: error.to_string(),
-                    for_type: self.handling.map(str::to_owned),
-                    path: None,
-                },
-            );
+            self.peer.send_error(&ErrorPayload {
+                code: ErrorCode::RoomLimit,
+                message: error.to_string(),
+                for_type: self.handling.map(str::to_owned),
+                path: None,
+            });
         }
         result
     }
 
-    fn try_join(&self, room: &str) -> Result<bool, RoomError> {
-        let config = &self.hub.config;
-        if room.len() > config.max_room_name_len {
-            return Err(RoomError::NameTooLong {
-                len: room.len(),
-                max: config.max_room_name_len,
-            });
-        }
-        let mut mine = self.peer.rooms.lock();
-        if mine.contains(room) {
-            return Ok(false);
-        }
-        if mine.len() >= config.max_rooms_per_connection {
-            return Err(RoomError::TooManyRooms {
-                max: config.max_rooms_per_connection,
-            });
-        }
-        let room: Arc<str> = room.into();
-        mine.insert(room.clone());
-        self.hub.rooms.join(&room, self.peer);
-        if let Some(adapter) = self.hub.adapter.get() {
-            adapter.joined(&room, &self.peer.id);
-        }
-        Ok(true)
-    }
-
-    /// Leaves `room`; false if this connection was not in it.
+    /// Leaves `room`; false if this connection was not in it (an app that
+    /// announces leaves should not announce that).
+    #[must_use = "false means the connection was not in the room: check before announcing the leave"]
     pub fn leave(&self, room: impl AsRef<str>) -> bool {
-        let room = room.as_ref();
-        let mut mine = self.peer.rooms.lock();
-        if !mine.remove(room) {
-            return false;
-        }
-        self.hub.rooms.leave(room, &self.peer.id);
-        if let Some(adapter) = self.hub.adapter.get() {
-            adapter.left(room, &self.peer.id);
-        }
-        true
+        self.hub.leave(self.peer, room.as_ref())
     }
 
     /// Whether this connection is in `room`.
@@ -225,7 +179,7 @@ impl Rooms<'_> {
     /// The connections in `room` on every node of the cluster (this
     /// server's alone without an adapter). Async: it may ask the bus.
     pub async fn members_all(&self, room: impl AsRef<str>) -> Result<Vec<ClientId>, AdapterError> {
-        crate::adapter::members_all(self.hub, room.as_ref()).await
+        crate::node::members_all(self.hub, room.as_ref()).await
     }
 
     /// How many connections are in `room` on every node of the cluster.

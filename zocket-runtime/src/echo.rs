@@ -72,9 +72,9 @@ async fn upgrade(
     request: Request,
 ) -> Response {
     let (mut parts, _body) = request.into_parts();
-    let ws = match crate::server::Upgrade::from_parts(&mut parts, &echo.hub.config).await {
-        Ok(ws) => ws,
-        Err(refused) => return refused,
+    let accepted = match crate::server::Accepted::check(&mut parts) {
+        Ok(accepted) => accepted,
+        Err(refused) => return *refused,
     };
     let peer_addr = connect_info.map(|Extension(ConnectInfo(addr))| addr);
     let permit = match crate::server::admit(&echo.hub, &echo.limits, &headers, peer_addr) {
@@ -82,14 +82,16 @@ async fn upgrade(
         Err(refused) => return refused.into_response(),
     };
     let config = &echo.hub.config;
-    let peer = Peer::new_arc(
+    let peer = Peer::new(
         ClientId::generate(),
         config.max_queued_frames,
         config.max_queued_bytes,
     );
     let hub = echo.hub.clone();
     let tasks = hub.tasks.clone();
-    ws.on_upgrade(config, move |socket| {
-        tasks.track_future(crate::conn::run_echo(socket, hub, peer, permit))
-    })
+    accepted.respond(
+        &tasks,
+        move |upgraded| crate::conn::run_echo(upgraded, hub, peer, permit),
+        std::future::ready(()),
+    )
 }

@@ -1,5 +1,8 @@
 //! State one server shares between its connections: the room map, the
-//! connected clients by id, the configuration and the shutdown signal.
+//! connected clients by id, the configuration and the shutdown signal; and
+//! the one place membership changes (join, leave, leave all), so that the
+//! connection's own room set, the room map and the cluster adapter never
+//! disagree.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
@@ -17,6 +20,16 @@ use crate::peer::Peer;
 use crate::room::RoomMap;
 
 const CLIENT_SHARDS: usize = 16;
+
+/// Why a join was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RoomError {
+    #[error("room name is {len} bytes; the limit is {max}")]
+    NameTooLong { len: usize, max: usize },
+    #[error("a connection may be in at most {max} rooms")]
+    TooManyRooms { max: usize },
+}
 
 type ClientShard = RwLock<HashMap<ClientId, Arc<Peer>>>;
 
@@ -61,8 +74,48 @@ impl Hub {
         self.connections.send_modify(|n| *n += 1);
     }
 
-    /// Removes a connection from every room and from the client map.
-    pub fn unregister(&self, peer: &Peer) {
+    /// Adds `peer` to `room`: `Ok(false)` if it was a member already.
+    /// Refused past the caps on room-name length and rooms per connection.
+    pub fn join(&self, peer: &Arc<Peer>, room: &str) -> Result<bool, RoomError> {
+        let config = &self.config;
+        if room.len() > config.max_room_name_len {
+            return Err(RoomError::NameTooLong {
+                len: room.len(),
+                max: config.max_room_name_len,
+            });
+        }
+        let mut mine = peer.rooms.lock();
+        if mine.contains(room) {
+            return Ok(false);
+        }
+        if mine.len() >= config.max_rooms_per_connection {
+            return Err(RoomError::TooManyRooms {
+                max: config.max_rooms_per_connection,
+            });
+        }
+        let room: Arc<str> = room.into();
+        mine.insert(room.clone());
+        self.rooms.join(&room, peer);
+        if let Some(adapter) = self.adapter.get() {
+            adapter.joined(&room, &peer.id);
+        }
+        Ok(true)
+    }
+
+    /// Removes `peer` from `room`; false if it was not a member.
+    pub fn leave(&self, peer: &Peer, room: &str) -> bool {
+        if !peer.rooms.lock().remove(room) {
+            return false;
+        }
+        self.rooms.leave(room, &peer.id);
+        if let Some(adapter) = self.adapter.get() {
+            adapter.left(room, &peer.id);
+        }
+        true
+    }
+
+    /// Removes `peer` from every room it is in.
+    pub fn leave_all(&self, peer: &Peer) {
         let rooms = std::mem::take(&mut *peer.rooms.lock());
         let adapter = self.adapter.get();
         for room in rooms {
@@ -71,6 +124,11 @@ impl Hub {
                 adapter.left(&room, &peer.id);
             }
         }
+    }
+
+    /// Removes a connection from every room and from the client map.
+    pub fn unregister(&self, peer: &Peer) {
+        self.leave_all(peer);
         if self
             .client_shard(peer.id.as_str())
             .write()

@@ -1,28 +1,42 @@
-//! The zocket server: hosts a `#[zocket::router]` on axum's WebSocket
-//! upgrade, with a sharded room map and a bounded queue and writer task per
-//! connection. Use it through the `zocket` crate.
+//! The zocket server: hosts a `#[zocket::router]` on axum (its own accept
+//! loop, or mounted in any axum app), with a sharded room map, a bounded
+//! outbox per connection and one flush per batch. Use it through the
+//! `zocket` crate.
+//!
+//! Where things are: `ws/` is the RFC 6455 codec (no I/O), `transport/` the
+//! byte streams a connection runs on, `outbox.rs` the per-connection queue,
+//! `flush.rs` the per-thread write pass, `conn.rs` the read loop, `room.rs`
+//! the room map, `hub.rs` membership, `send.rs` fan-out, `adapter.rs` the
+//! cluster seam and `node.rs` what an adapter sees of this server.
 
 pub mod adapter;
 mod config;
 mod conn;
 mod ctx;
+mod delivery;
 mod echo;
+mod flush;
 mod hub;
 mod limits;
+mod node;
 mod origin;
+mod outbox;
 mod peer;
 mod room;
 mod router;
 mod send;
 mod serve;
 mod server;
-mod wsframe;
+mod transport;
+pub mod ws;
 
 pub use config::{Config, OriginPolicy, RateLimit};
-pub use ctx::{Ctx, RoomError, Rooms};
+pub use ctx::{Ctx, Rooms};
+pub use delivery::Delivery;
 pub use echo::Echo;
-pub use router::{Dispatch, Refusal, Reject, ServerRouter};
-pub use send::{Delivery, Outbound, Sender};
+pub use hub::RoomError;
+pub use router::{Dispatch, Refusal, Reject};
+pub use send::{Outbound, Sender, ServerRouter};
 pub use serve::serve_router;
 pub use server::{Handle, Zocket};
 

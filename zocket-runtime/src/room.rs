@@ -143,7 +143,7 @@ mod tests {
     use std::collections::{BTreeMap, BTreeSet};
 
     fn peer(n: usize) -> Arc<Peer> {
-        Arc::new(Peer::new(ClientId::from(format!("c{n}")), 16, 1 << 16))
+        Peer::new(ClientId::from(format!("c{n}")), 16, 1 << 16)
     }
 
     #[test]
@@ -224,7 +224,6 @@ mod properties {
     use std::collections::{BTreeMap, BTreeSet};
     use std::sync::Arc;
 
-    use axum::extract::ws::Message;
     use proptest::prelude::*;
     use zocket_core::ClientId;
 
@@ -232,6 +231,7 @@ mod properties {
     use crate::hub::Hub;
     use crate::peer::Peer;
     use crate::send::Sender;
+    use crate::ws::WireFrame;
 
     const ROOMS: usize = 4;
 
@@ -258,7 +258,7 @@ mod properties {
     }
 
     fn new_peer(name: String) -> Arc<Peer> {
-        Arc::new(Peer::new(ClientId::from(name), 1 << 20, 1 << 30))
+        Peer::new(ClientId::from(name), 1 << 20, 1 << 30)
     }
 
     /// What `Rooms::join` does, minus the caps.
@@ -292,13 +292,10 @@ mod properties {
         removed
     }
 
-    fn frames_text(frames: Vec<Message>) -> Vec<String> {
+    fn frames_text(frames: Vec<WireFrame>) -> Vec<String> {
         frames
             .into_iter()
-            .map(|m| match m {
-                Message::Text(t) => t.to_string(),
-                other => panic!("unexpected frame {other:?}"),
-            })
+            .map(|m| String::from_utf8(m.payload().to_vec()).expect("text frame"))
             .collect()
     }
 

@@ -5,15 +5,10 @@ use std::future::Future;
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use zocket_core::{ClientId, Router};
+use zocket_core::ClientId;
 
 use crate::ctx::Ctx;
-use crate::send::Sender;
-
-/// The server half of a router: the typed `ctx.send()` accessor.
-pub trait ServerRouter: Router {
-    type Send<'a>: From<Sender<'a>>;
-}
+use crate::send::ServerRouter;
 
 /// How a router runs on an application type `S` (the user's type that
 /// implements the generated `Server` and namespace `Handlers` traits). The

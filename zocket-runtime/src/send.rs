@@ -4,13 +4,20 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use axum::extract::ws::Utf8Bytes;
 use serde::Serialize;
-use zocket_core::{wire, ClientId, Outgoing};
+use zocket_core::{wire, ClientId, Outgoing, Router};
 
 use crate::adapter::{Forward, ForwardTarget, Inbound, InboundTarget};
+use crate::delivery::Delivery;
 use crate::hub::Hub;
-use crate::peer::{Peer, PushError};
+use crate::outbox::PushError;
+use crate::peer::Peer;
+use crate::ws::WireFrame;
+
+/// The server half of a router: the typed `ctx.send()` accessor.
+pub trait ServerRouter: Router {
+    type Send<'a>: From<Sender<'a>>;
+}
 
 /// The untyped sending half the generated `ctx.send()` accessors wrap.
 /// Holds the id of the connection that sends, if any, for `except_self`.
@@ -49,24 +56,6 @@ impl<'a> Sender<'a> {
             volatile: false,
         }
     }
-}
-
-/// What a send did on this server.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Delivery {
-    /// Connections the frame was queued for.
-    pub queued: usize,
-    /// Connections whose queue overflowed on this frame: each is closed with
-    /// 4008, so neither it nor its peers are left believing it got the frame.
-    pub overflowed: usize,
-    /// Slow connections a volatile frame was dropped for.
-    pub dropped: usize,
-    /// The message could not be serialised (logged); nothing was sent.
-    pub failed: bool,
-    /// Handed to the cluster adapter for the other nodes (their deliveries
-    /// are not counted here).
-    pub forwarded: bool,
 }
 
 /// A message on its way out: refine with [`except_self`](Self::except_self),
@@ -185,46 +174,39 @@ impl<M: Serialize> Outbound<'_, M> {
     fn deliver(
         &self,
         targets: impl FnOnce(&Hub, &mut dyn FnMut(&Arc<Peer>)),
-    ) -> Option<(Utf8Bytes, Delivery)> {
+    ) -> Option<(String, Delivery)> {
         let text = match wire::encode_as(self.ty, &self.payload) {
-            Ok(text) => Utf8Bytes::from(text),
+            Ok(text) => text,
             Err(error) => {
                 tracing::error!(%error, "outgoing message did not serialise; not sent");
                 return None;
             }
         };
+        // Framed once: every recipient's queue holds the same bytes.
+        let frame = WireFrame::text(&text);
         let skip_self = self.skip_self();
         let mut delivery = Delivery::default();
         let mut push = |peer: &Arc<Peer>| {
             if skip_self == Some(&peer.id) || self.except.contains(&peer.id) {
                 return;
             }
-            push_one(peer, &text, self.volatile, &mut delivery);
+            push_one(peer, &frame, self.volatile, &mut delivery);
         };
         targets(self.sender.hub, &mut push);
         Some((text, delivery))
     }
 
     /// Hands the already encoded frame to the cluster adapter, if any.
-    fn forward(&self, text: &Utf8Bytes, target: ForwardTarget<'_>, delivery: &mut Delivery) {
+    fn forward(&self, text: &str, target: ForwardTarget<'_>, delivery: &mut Delivery) {
         if let Some(adapter) = self.sender.hub.adapter.get() {
             adapter.forward(&Forward {
                 target,
                 except: &self.except,
                 except_origin: self.skip_self(),
                 volatile: self.volatile,
-                frame: text.as_str(),
+                frame: text,
             });
             delivery.forwarded = true;
-        }
-    }
-}
-
-impl Delivery {
-    fn failed() -> Self {
-        Delivery {
-            failed: true,
-            ..Delivery::default()
         }
     }
 }
@@ -249,17 +231,15 @@ fn room_targets<S: AsRef<str>>(hub: &Hub, rooms: &[S], push: &mut dyn FnMut(&Arc
     }
 }
 
-fn push_one(peer: &Arc<Peer>, text: &Utf8Bytes, volatile: bool, delivery: &mut Delivery) {
-    if volatile {
-        if peer.push_volatile(text.clone()) {
-            delivery.queued += 1;
-        } else {
-            delivery.dropped += 1;
-        }
-        return;
-    }
-    match peer.push(text.clone()) {
+fn push_one(peer: &Arc<Peer>, frame: &WireFrame, volatile: bool, delivery: &mut Delivery) {
+    let pushed = if volatile {
+        peer.push_volatile(frame)
+    } else {
+        peer.push(frame)
+    };
+    match pushed {
         Ok(()) => delivery.queued += 1,
+        Err(PushError::Dropped) => delivery.dropped += 1,
         Err(PushError::Overflow) => {
             tracing::warn!(client = %peer.id, "outgoing queue overflow; closing with 4008");
             delivery.overflowed += 1;
@@ -270,13 +250,13 @@ fn push_one(peer: &Arc<Peer>, text: &Utf8Bytes, volatile: bool, delivery: &mut D
 
 /// Fans a send from another node out to this node's connections.
 pub(crate) fn deliver_inbound(hub: &Hub, inbound: &Inbound) -> Delivery {
-    let text = inbound.frame_bytes();
+    let frame = inbound.wire_frame();
     let mut delivery = Delivery::default();
     let mut push = |peer: &Arc<Peer>| {
         if inbound.except.contains(&peer.id) {
             return;
         }
-        push_one(peer, text, inbound.volatile, &mut delivery);
+        push_one(peer, frame, inbound.volatile, &mut delivery);
     };
     match &inbound.target {
         InboundTarget::Rooms(rooms) => room_targets(hub, rooms, &mut push),

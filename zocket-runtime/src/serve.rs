@@ -18,11 +18,6 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tower_service::Service;
 
-/// Marks a request served by [`serve_router`] over a plain TCP stream: its
-/// upgrade can be downcast to that stream (zocket's fast path).
-#[derive(Clone, Copy)]
-pub(crate) struct PlainTcp;
-
 /// Serves an axum `Router` on `listener` until `signal` completes, with a
 /// timeout on reading each request head (`header_read_timeout`) and the
 /// peer address available as `ConnectInfo<SocketAddr>` (which the per-IP
@@ -74,7 +69,6 @@ pub async fn serve_router(
             request
                 .extensions_mut()
                 .insert(ConnectInfo::<SocketAddr>(remote));
-            request.extensions_mut().insert(PlainTcp);
             let mut router = router.clone();
             async move {
                 let response = router.call(request.map(Body::new)).await;

@@ -9,8 +9,7 @@ use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::extract::ws::WebSocketUpgrade;
-use axum::extract::{ConnectInfo, FromRequestParts, RawQuery, Request, State};
+use axum::extract::{ConnectInfo, RawQuery, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Version};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, MethodRouter};
@@ -20,15 +19,19 @@ use tokio::net::{TcpListener, ToSocketAddrs};
 use zocket_core::protocol::{decode_auth_protocol, SUBPROTOCOL};
 use zocket_core::{parse_headers, ClientId, HeaderError};
 
-use crate::adapter::{Adapter, AdapterError, LocalNode};
+use crate::adapter::{Adapter, AdapterError};
 use crate::config::Config;
 use crate::conn;
+use crate::ctx::Ctx;
 use crate::hub::Hub;
 use crate::limits::{ConnectionLimits, ConnectionPermit};
 use crate::origin;
 use crate::peer::Peer;
-use crate::router::{Dispatch, ServerRouter};
-use crate::send::Sender;
+use crate::router::Dispatch;
+use crate::send::{Sender, ServerRouter};
+use crate::transport::Upgraded;
+use crate::ws::handshake::{self, HandshakeError};
+use tokio_util::task::TaskTracker;
 
 /// A zocket server: a router `R` run by the application `S`.
 ///
@@ -88,7 +91,7 @@ where
     #[must_use]
     pub fn with_adapter(self, adapter: impl Adapter) -> Self {
         let adapter: Arc<dyn Adapter> = Arc::new(adapter);
-        adapter.bind(LocalNode::new(&self.hub));
+        adapter.bind(crate::node::local_node(&self.hub));
         if self.hub.adapter.set(adapter).is_err() {
             panic!("zocket: with_adapter called twice on one server");
         }
@@ -208,111 +211,100 @@ pub(crate) fn admit(
     admitted
 }
 
-/// How a connection is upgraded: by axum (tungstenite), or by zocket
-/// itself on the plain TCP stream (the fast path).
-pub(crate) enum Upgrade {
-    Axum(WebSocketUpgrade),
-    Raw {
-        on_upgrade: hyper::upgrade::OnUpgrade,
-        accept: HeaderValue,
-        zocket_protocol: bool,
-    },
+/// An upgrade request that passed the handshake checks: what answering it
+/// with 101 needs, and hyper's handle on the connection once upgraded.
+pub(crate) struct Accepted {
+    on_upgrade: hyper::upgrade::OnUpgrade,
+    accept: String,
+    zocket_protocol: bool,
 }
 
-impl Upgrade {
-    /// Checks the upgrade request (as axum's `WebSocketUpgrade` does, with
-    /// the same refusals). The fast path is taken when configured and the
-    /// request came through zocket's own accept loop.
-    pub(crate) async fn from_parts(
-        parts: &mut axum::http::request::Parts,
-        config: &Config,
-    ) -> Result<Upgrade, Response> {
-        let plain_tcp = parts.extensions.get::<crate::serve::PlainTcp>().is_some();
-        if config.fast_path && plain_tcp && parts.version == Version::HTTP_11 {
-            if let Ok(key) = crate::wsframe::check_upgrade(&parts.method, &parts.headers) {
-                let accept = crate::wsframe::accept_key(key.as_bytes());
-                if let Some(on_upgrade) = parts.extensions.remove::<hyper::upgrade::OnUpgrade>() {
-                    let zocket_protocol = crate::wsframe::requested_protocols(&parts.headers)
-                        .any(|p| p == SUBPROTOCOL.as_bytes());
-                    return Ok(Upgrade::Raw {
-                        on_upgrade,
-                        accept,
-                        zocket_protocol,
-                    });
-                }
-            }
-        }
-        WebSocketUpgrade::from_request_parts(parts, &())
-            .await
-            .map(Upgrade::Axum)
-            .map_err(IntoResponse::into_response)
-    }
-
-    /// Answers the upgrade and runs `callback` on the socket once upgraded.
-    pub(crate) fn on_upgrade<C, Fut>(self, config: &Config, callback: C) -> Response
-    where
-        C: FnOnce(conn::Socket) -> Fut + Send + 'static,
-        Fut: Future<Output = ()> + Send + 'static,
-    {
-        match self {
-            Upgrade::Axum(ws) => configure(ws, config)
-                .on_upgrade(move |ws| callback(conn::Socket::Axum(Box::new(ws)))),
-            Upgrade::Raw {
+impl Accepted {
+    /// Checks the upgrade request (RFC 6455, section 4.2.1); a refusal is
+    /// the HTTP answer, 426 with `Sec-WebSocket-Version: 13` where the
+    /// client can retry.
+    pub(crate) fn check(parts: &mut axum::http::request::Parts) -> Result<Accepted, Box<Response>> {
+        let checked = if parts.version != Version::HTTP_11 {
+            Err(HandshakeError::NotHttp11)
+        } else {
+            handshake::check_request(&parts.method, &parts.headers)
+        };
+        let accept = checked.and_then(|accept| {
+            let on_upgrade = parts
+                .extensions
+                .remove::<hyper::upgrade::OnUpgrade>()
+                .ok_or(HandshakeError::NotUpgradable)?;
+            Ok(Accepted {
                 on_upgrade,
                 accept,
-                zocket_protocol,
-            } => {
-                tokio::spawn(async move {
-                    let upgraded = match on_upgrade.await {
-                        Ok(upgraded) => upgraded,
-                        Err(error) => {
-                            tracing::debug!(%error, "upgrade failed");
-                            return;
-                        }
-                    };
-                    type Io = hyper_util::rt::TokioIo<tokio::net::TcpStream>;
-                    match upgraded.downcast::<Io>() {
-                        Ok(parts) => {
-                            // A task of its own: this one's state (the
-                            // upgrade future, the callback's captures) is
-                            // not carried by every idle connection.
-                            let conn = callback(conn::Socket::Raw {
-                                stream: parts.io.into_inner(),
-                                read_buf: parts.read_buf,
-                            });
-                            tokio::spawn(conn);
-                        }
-                        Err(_) => {
-                            tracing::error!("upgraded connection is not a TcpStream; dropped")
-                        }
-                    }
-                });
-                let mut response = Response::builder()
-                    .status(StatusCode::SWITCHING_PROTOCOLS)
-                    .header(header::CONNECTION, HeaderValue::from_static("upgrade"))
-                    .header(header::UPGRADE, HeaderValue::from_static("websocket"))
-                    .header(header::SEC_WEBSOCKET_ACCEPT, accept)
-                    .body(Body::empty())
-                    .expect("a valid response");
-                if zocket_protocol {
-                    response.headers_mut().insert(
-                        header::SEC_WEBSOCKET_PROTOCOL,
-                        HeaderValue::from_static(SUBPROTOCOL),
+                zocket_protocol: handshake::requested_protocols(&parts.headers)
+                    .any(|p| p == SUBPROTOCOL.as_bytes()),
+            })
+        });
+        accept.map_err(|error| {
+            tracing::debug!(%error, "not a WebSocket upgrade");
+            let mut response = refusal(error.status(), &error.to_string());
+            if error.needs_version_header() {
+                let headers = response.headers_mut();
+                headers.insert(
+                    header::SEC_WEBSOCKET_VERSION,
+                    HeaderValue::from_static("13"),
+                );
+                headers.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+                headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+            }
+            Box::new(response)
+        })
+    }
+
+    /// Answers 101 and runs `on_upgraded` on the connection once hyper
+    /// hands it over, or `on_failed` if it never does (the client went
+    /// away before the upgrade completed). Either runs in `tasks`, so
+    /// shutdown waits for it.
+    pub(crate) fn respond<C, F, Fut>(
+        self,
+        tasks: &TaskTracker,
+        on_upgraded: C,
+        on_failed: F,
+    ) -> Response
+    where
+        C: FnOnce(Upgraded) -> Fut + Send + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+        F: Future<Output = ()> + Send + 'static,
+    {
+        let on_upgrade = self.on_upgrade;
+        let connections = tasks.clone();
+        tasks.spawn(async move {
+            match on_upgrade.await {
+                // A task of its own: this one's state (the upgrade future,
+                // `on_failed`) is not carried by every idle connection.
+                Ok(upgraded) => {
+                    tokio::spawn(
+                        connections.track_future(on_upgraded(Upgraded::from_hyper(upgraded))),
                     );
                 }
-                response
+                Err(error) => {
+                    tracing::debug!(%error, "upgrade failed");
+                    on_failed.await;
+                }
             }
+        });
+        let mut response = Response::new(Body::empty());
+        *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+        let headers = response.headers_mut();
+        headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+        headers.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+        if let Ok(accept) = HeaderValue::from_str(&self.accept) {
+            headers.insert(header::SEC_WEBSOCKET_ACCEPT, accept);
         }
+        if self.zocket_protocol {
+            headers.insert(
+                header::SEC_WEBSOCKET_PROTOCOL,
+                HeaderValue::from_static(SUBPROTOCOL),
+            );
+        }
+        response
     }
-}
-
-/// Applies the configured frame limits and buffer sizes to an upgrade, and
-/// selects the `zocket` subprotocol when the client offers it.
-pub(crate) fn configure(ws: WebSocketUpgrade, config: &Config) -> WebSocketUpgrade {
-    ws.max_message_size(config.max_message_size)
-        .max_frame_size(config.max_message_size)
-        .read_buffer_size(config.read_buffer_size)
-        .protocols([SUBPROTOCOL])
 }
 
 /// An HTTP error answered before the upgrade, shaped like [`Reject`](crate::Reject)'s.
@@ -337,7 +329,7 @@ fn header_sources(
     let mut pairs: Vec<(String, String)> = form_urlencoded::parse(query.unwrap_or("").as_bytes())
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect();
-    for entry in crate::wsframe::requested_protocols(headers) {
+    for entry in handshake::requested_protocols(headers) {
         let Ok(entry) = std::str::from_utf8(entry) else {
             continue;
         };
@@ -361,9 +353,9 @@ where
 {
     let hub = &server.hub;
     let (mut parts, _body) = request.into_parts();
-    let ws = match Upgrade::from_parts(&mut parts, &hub.config).await {
-        Ok(ws) => ws,
-        Err(refused) => return refused,
+    let accepted = match Accepted::check(&mut parts) {
+        Ok(accepted) => accepted,
+        Err(refused) => return *refused,
     };
     let peer_addr = connect_info.map(|Extension(ConnectInfo(addr))| addr);
     let permit = match admit(hub, &server.limits, &headers, peer_addr) {
@@ -401,14 +393,20 @@ where
             return StatusCode::INTERNAL_SERVER_ERROR.into_response();
         }
     };
+    // From here on `on_disconnect` must run exactly once, whatever
+    // happens: after the connection if the upgrade completes, else as soon
+    // as it fails.
     let config = &hub.config;
-    let peer = Peer::new_arc(id, config.max_queued_frames, config.max_queued_bytes);
+    let peer = Peer::new(id, config.max_queued_frames, config.max_queued_bytes);
+    let cx = Arc::new(Ctx::<R, R::Context>::new(peer, hub.clone(), state));
+    let (app, failed_app, failed_cx) = (server.app.clone(), server.app.clone(), cx.clone());
     let hub = hub.clone();
-    let app = server.app.clone();
     let tasks = hub.tasks.clone();
-    ws.on_upgrade(config, move |socket| {
-        tasks.track_future(conn::run::<R, S>(socket, app, hub, peer, state, permit))
-    })
+    accepted.respond(
+        &tasks,
+        move |upgraded| conn::run::<R, S>(upgraded, app, hub, cx, permit),
+        async move { conn::disconnect::<R, S>(&failed_app, &failed_cx).await },
+    )
 }
 
 /// Sends and queries from outside a handler; shuts the server down.
@@ -444,7 +442,7 @@ impl<R: ServerRouter> Handle<R> {
     /// Members of `room` on every node of the cluster (this server's alone
     /// without an adapter).
     pub async fn members_all(&self, room: &str) -> Result<Vec<ClientId>, AdapterError> {
-        crate::adapter::members_all(&self.hub, room).await
+        crate::node::members_all(&self.hub, room).await
     }
 
     /// How many connections are in `room` on every node of the cluster.

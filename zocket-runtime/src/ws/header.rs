@@ -1,0 +1,176 @@
+//! The frame header (RFC 6455, section 5.2): encoding the server's
+//! unmasked headers and parsing the client's masked ones.
+
+use zocket_core::close;
+
+use super::opcode;
+
+/// Longest header of an unmasked (server) frame.
+pub const MAX_SERVER_HEADER: usize = 10;
+
+/// Writes the header of an unmasked final frame; returns its length (2, 4
+/// or 10).
+#[inline]
+pub fn encode(opcode: u8, len: usize, out: &mut [u8; MAX_SERVER_HEADER]) -> usize {
+    out[0] = 0x80 | opcode;
+    if len < 126 {
+        out[1] = len as u8;
+        2
+    } else if len <= usize::from(u16::MAX) {
+        out[1] = 126;
+        out[2..4].copy_from_slice(&(len as u16).to_be_bytes());
+        4
+    } else {
+        out[1] = 127;
+        out[2..10].copy_from_slice(&(len as u64).to_be_bytes());
+        10
+    }
+}
+
+/// Appends a masked frame, as a client sends it (for tests, the fuzzer's
+/// round trip and load generators).
+pub fn encode_masked(opcode: u8, fin: bool, payload: &[u8], mask: [u8; 4], out: &mut Vec<u8>) {
+    let mut head = [0u8; MAX_SERVER_HEADER];
+    let n = encode(opcode, payload.len(), &mut head);
+    if !fin {
+        head[0] &= 0x7F;
+    }
+    head[1] |= 0x80;
+    out.extend_from_slice(&head[..n]);
+    out.extend_from_slice(&mask);
+    let start = out.len();
+    out.extend_from_slice(payload);
+    super::mask::apply(&mut out[start..], mask);
+}
+
+/// A parsed client frame header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Header {
+    pub fin: bool,
+    pub opcode: u8,
+    pub mask: [u8; 4],
+    pub payload_len: u64,
+    /// Header bytes, mask included.
+    pub len: usize,
+}
+
+impl Header {
+    pub fn is_control(&self) -> bool {
+        self.opcode & 0x08 != 0
+    }
+}
+
+/// Why a header is refused: the close code and reason to answer with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Violation(pub u16, pub &'static str);
+
+/// Parses a client frame header from the start of `buf`: `Ok(None)` while
+/// incomplete. Refuses what the RFC forbids a client: reserved bits (no
+/// extension is negotiated), unknown opcodes, unmasked frames, fragmented
+/// or oversized control frames, and lengths with the top bit set.
+pub fn parse(buf: &[u8]) -> Result<Option<Header>, Violation> {
+    let [b0, b1, ..] = *buf else {
+        return Ok(None);
+    };
+    if b0 & 0x70 != 0 {
+        return Err(Violation(close::PROTOCOL_ERROR, "reserved bits set"));
+    }
+    let fin = b0 & 0x80 != 0;
+    let opcode = b0 & 0x0F;
+    match opcode {
+        opcode::CONTINUATION
+        | opcode::TEXT
+        | opcode::BINARY
+        | opcode::CLOSE
+        | opcode::PING
+        | opcode::PONG => {}
+        _ => return Err(Violation(close::PROTOCOL_ERROR, "unknown opcode")),
+    }
+    if b1 & 0x80 == 0 {
+        return Err(Violation(close::PROTOCOL_ERROR, "unmasked client frame"));
+    }
+    let (payload_len, len_bytes) = match b1 & 0x7F {
+        126 => match buf.get(2..4) {
+            Some(b) => (u64::from(u16::from_be_bytes([b[0], b[1]])), 2),
+            None => return Ok(None),
+        },
+        127 => match buf.get(2..10) {
+            Some(b) => {
+                let mut be = [0u8; 8];
+                be.copy_from_slice(b);
+                let len = u64::from_be_bytes(be);
+                if len >> 63 != 0 {
+                    return Err(Violation(close::PROTOCOL_ERROR, "invalid frame length"));
+                }
+                (len, 8)
+            }
+            None => return Ok(None),
+        },
+        n => (u64::from(n), 0),
+    };
+    let control = opcode & 0x08 != 0;
+    if control && (!fin || payload_len > 125) {
+        return Err(Violation(close::PROTOCOL_ERROR, "invalid control frame"));
+    }
+    let mask_at = 2 + len_bytes;
+    let Some(m) = buf.get(mask_at..mask_at + 4) else {
+        return Ok(None);
+    };
+    Ok(Some(Header {
+        fin,
+        opcode,
+        mask: [m[0], m[1], m[2], m[3]],
+        payload_len,
+        len: mask_at + 4,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_sizes() {
+        let mut h = [0u8; MAX_SERVER_HEADER];
+        assert_eq!(encode(opcode::TEXT, 125, &mut h), 2);
+        assert_eq!(encode(opcode::TEXT, 126, &mut h), 4);
+        assert_eq!(encode(opcode::TEXT, 65535, &mut h), 4);
+        assert_eq!(encode(opcode::TEXT, 65536, &mut h), 10);
+    }
+
+    #[test]
+    fn parses_what_a_client_sends() {
+        for len in [0usize, 5, 125, 126, 1000, 70_000] {
+            let mut wire = Vec::new();
+            encode_masked(
+                opcode::BINARY,
+                false,
+                &vec![1; len],
+                [9, 8, 7, 6],
+                &mut wire,
+            );
+            let h = parse(&wire).expect("valid").expect("complete");
+            assert_eq!((h.fin, h.opcode, h.payload_len), (false, 2, len as u64));
+            assert_eq!(h.mask, [9, 8, 7, 6]);
+            assert_eq!(h.len + len, wire.len());
+            for cut in 0..h.len {
+                assert_eq!(parse(&wire[..cut]), Ok(None), "cut at {cut}");
+            }
+        }
+    }
+
+    #[test]
+    fn refuses_what_a_client_may_not_send() {
+        let code = |b: &[u8]| parse(b).map(|_| ()).unwrap_err().0;
+        assert_eq!(code(&[0x81, 0x01]), 1002, "unmasked");
+        assert_eq!(code(&[0xC1, 0x81]), 1002, "rsv1");
+        assert_eq!(code(&[0x83, 0x80]), 1002, "opcode 3");
+        assert_eq!(code(&[0x09, 0x80]), 1002, "fragmented ping");
+        assert_eq!(code(&[0x89, 0xFE, 0, 126]), 1002, "long ping");
+        assert_eq!(
+            code(&[0x82, 0xFF, 0x80, 0, 0, 0, 0, 0, 0, 0]),
+            1002,
+            "top length bit"
+        );
+    }
+}
