@@ -61,6 +61,137 @@ where
     serve_on(zocket, "127.0.0.1:0".parse().expect("addr")).await
 }
 
+/// How the integration suite serves routers, from `ZOCKET_TEST_SERVE`:
+/// every test runs the same way against each (CI runs the suite once per
+/// mode), since a connection must behave the same whatever serves the HTTP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ServeMode {
+    /// `Zocket::serve_with_shutdown`: zocket's own accept loop (default).
+    Zocket,
+    /// The router mounted with `method_router()` under plain `axum::serve`.
+    Axum,
+    /// hyper-util's server over a stream that is not a `TcpStream`, so the
+    /// connection runs on the generic `AsyncRead + AsyncWrite` transport
+    /// (as behind TLS).
+    Io,
+}
+
+pub fn serve_mode() -> ServeMode {
+    match std::env::var("ZOCKET_TEST_SERVE").as_deref() {
+        Ok("axum") => ServeMode::Axum,
+        Ok("io") => ServeMode::Io,
+        Ok("zocket") | Err(_) => ServeMode::Zocket,
+        Ok(other) => panic!("ZOCKET_TEST_SERVE={other}: expected zocket, axum or io"),
+    }
+}
+
+/// Serves `zocket` on `listener` the way [`serve_mode`] says, until
+/// `signal`; then shuts it down (every connection closed with 1001).
+pub fn spawn_server<R, S>(
+    zocket: Zocket<R, S>,
+    listener: TcpListener,
+    signal: impl std::future::Future<Output = ()> + Send + 'static,
+) -> tokio::task::JoinHandle<std::io::Result<()>>
+where
+    R: zocket::__private::server::Dispatch<S>,
+    S: Send + Sync + 'static,
+{
+    match serve_mode() {
+        ServeMode::Zocket => tokio::spawn(zocket.serve_with_shutdown(listener, signal)),
+        ServeMode::Axum => {
+            let handle = zocket.handle();
+            let app = axum::Router::new().route("/", zocket.method_router());
+            tokio::spawn(async move {
+                axum::serve(
+                    listener,
+                    app.into_make_service_with_connect_info::<SocketAddr>(),
+                )
+                .with_graceful_shutdown(async move {
+                    signal.await;
+                    handle.shutdown().await;
+                })
+                .await
+            })
+        }
+        ServeMode::Io => {
+            let handle = zocket.handle();
+            let app = axum::Router::new().route("/", zocket.method_router());
+            tokio::spawn(serve_io(listener, app, signal, async move {
+                handle.shutdown().await;
+            }))
+        }
+    }
+}
+
+/// A TCP stream hidden behind a type of its own, as a TLS stream would be:
+/// hyper's upgraded connection can't be turned back into a `TcpStream`.
+struct NotTcp(TcpStream);
+
+impl tokio::io::AsyncRead for NotTcp {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.0).poll_read(cx, buf)
+    }
+}
+
+impl tokio::io::AsyncWrite for NotTcp {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.0).poll_write(cx, buf)
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.0).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.0).poll_shutdown(cx)
+    }
+}
+
+async fn serve_io(
+    listener: TcpListener,
+    app: axum::Router,
+    signal: impl std::future::Future<Output = ()> + Send + 'static,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    use hyper_util::rt::{TokioExecutor, TokioIo};
+    use hyper_util::server::conn::auto::Builder;
+    use hyper_util::service::TowerToHyperService;
+    let mut signal = std::pin::pin!(signal);
+    loop {
+        let (stream, remote) = tokio::select! {
+            _ = &mut signal => break,
+            accepted = listener.accept() => accepted?,
+        };
+        let app = app
+            .clone()
+            .layer(axum::Extension(axum::extract::ConnectInfo(remote)));
+        tokio::spawn(async move {
+            let _ = Builder::new(TokioExecutor::new())
+                .serve_connection_with_upgrades(
+                    TokioIo::new(NotTcp(stream)),
+                    TowerToHyperService::new(app),
+                )
+                .await;
+        });
+    }
+    shutdown.await;
+    Ok(())
+}
+
 /// Serves `zocket` on a given loopback address (to restart a server on the
 /// port a client knows).
 pub async fn serve_on<R, S>(zocket: Zocket<R, S>, addr: SocketAddr) -> TestServer<R>
@@ -72,9 +203,9 @@ where
     let addr = listener.local_addr().expect("local addr");
     let handle = zocket.handle();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(zocket.serve_with_shutdown(listener, async {
+    let task = spawn_server(zocket, listener, async {
         let _ = stopped.await;
-    }));
+    });
     TestServer {
         addr,
         handle,

@@ -211,9 +211,9 @@ impl Server {
         let zocket = Zocket::<app::Router, App>::with_config(App { events: tx }, config);
         let handle = zocket.handle();
         let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(zocket.serve_with_shutdown(listener, async move {
+        let task = zocket_tests::spawn_server(zocket, listener, async move {
             let _ = stopped.await;
-        }));
+        });
         Server {
             addr,
             handle,
