@@ -151,7 +151,10 @@ export interface ZocketClient<R extends RouterShape> {
   onOpen(listener: () => void): Unsubscribe;
   /** Runs whenever a connection closes or a connection attempt fails. */
   onClose(listener: (info: CloseInfo) => void): Unsubscribe;
-  /** Runs for every `zocket.error` frame the server sends, except those that answer a pending call (the call rejects instead). */
+  /**
+   * Runs for every `zocket.error` frame the server sends, except those that
+   * answer a pending call (the call rejects instead).
+   */
   onError(listener: (error: ZocketErrorPayload) => void): Unsubscribe;
   /** Closes the connection and stops reconnecting; drops queued messages. */
   close(code?: number, reason?: string): void;
@@ -317,9 +320,8 @@ class Connection {
       const frame = JSON.stringify({ type, payload: payload === undefined ? {} : payload, rpcId });
       if (this.state === "closing" || this.state === "closed") throw new ClientClosedError(type);
       if (this.pending.size >= this.maxPendingCalls) {
-        throw new RpcError("too_many_calls", `zocket: ${this.maxPendingCalls} calls are already pending; \`${type}\` was not sent`, {
-          for: type,
-        });
+        const why = `zocket: ${this.maxPendingCalls} calls are already pending; \`${type}\` was not sent`;
+        throw new RpcError("too_many_calls", why, { for: type });
       }
       const socket = this.state === "open" ? this.socket : null;
       if (!socket && this.queue.length >= this.maxQueue) throw new QueueFullError(type, this.maxQueue);

@@ -5,8 +5,7 @@ export const PATH: unique symbol = Symbol("zocket.path");
  * Builds `client.send`, `client.on`, `client.call` and `client.answer`: a
  * Proxy where every property access extends a dotted path (`rooms`, then
  * `rooms.join`) and calling a path hands it, with the arguments, to
- * `onCall`. Nothing about the router is
- * needed at run time.
+ * `onCall`. Nothing about the router is needed at run time.
  */
 export function createPathProxy(onCall: (path: string, args: unknown[]) => unknown): unknown {
   const cache = new Map<string, unknown>();

@@ -39,10 +39,10 @@
  *   also sit at the top level (`incoming: { ping: { $payload: {...} } }`).
  * - A message is an object with the key `$payload` (requests may add
  *   `$reply` and `$error`: see "Requests" below), the type of `$payload`
- *   being the message's payload as it travels in JSON (field wire names, optional
- *   fields with `?`, timestamps as `string`). Any type is allowed: objects,
- *   objects whose fields are objects, `{}` or `Record<string, never>` for
- *   payloads without fields, unions, `null`.
+ *   being the message's payload as it travels in JSON (field wire names,
+ *   optional fields with `?`, timestamps as `string`). Any type is allowed:
+ *   objects, objects whose fields are objects, `{}` or
+ *   `Record<string, never>` for payloads without fields, unions, `null`.
  * - The wire `type` of a message is its path of keys joined with dots:
  *   `incoming.rooms.join` travels as `"rooms.join"`.
  *
