@@ -1,7 +1,23 @@
 import { type ReconnectOptions, reconnectDelay, resolveReconnectOptions } from "./backoff.js";
-import { ClientClosedError, ERROR_TYPE, QueueFullError, type ZocketErrorPayload } from "./errors.js";
+import {
+  ClientClosedError,
+  ERROR_TYPE,
+  QueueFullError,
+  RPC_RESPONSE_TYPE,
+  RpcError,
+  type ZocketErrorPayload,
+} from "./errors.js";
 import { createPathProxy } from "./path-proxy.js";
-import type { HeadersOf, OnTree, RouterShape, SendTree, Unsubscribe } from "./router.js";
+import type {
+  AnswerTree,
+  CallOptions,
+  CallTree,
+  HeadersOf,
+  OnTree,
+  RouterShape,
+  SendTree,
+  Unsubscribe,
+} from "./router.js";
 
 /**
  * The part of the WebSocket API the client uses. The browser's `WebSocket`
@@ -65,6 +81,19 @@ interface BaseOptions {
    * disables queueing. Default 1000.
    */
   maxQueue?: number;
+  /**
+   * How long `client.call.*` waits for its answer, in ms, from the moment
+   * of the call (also while it waits in the offline queue); then it
+   * rejects with `RpcError` code `timeout`. Per call: `{ timeoutMs }`.
+   * Default 10000, as zocket v1.
+   */
+  rpcTimeoutMs?: number;
+  /**
+   * How many calls may be pending at once (sent and unanswered, or queued
+   * offline). Past it a call rejects at once with `RpcError` code
+   * `too_many_calls`, without being sent. Default 1024.
+   */
+  maxPendingCalls?: number;
   /** `Sec-WebSocket-Protocol` values to offer. */
   protocols?: string | string[];
   /**
@@ -103,11 +132,29 @@ export interface ZocketClient<R extends RouterShape> {
   readonly send: SendTree<R["incoming"]>;
   /** `client.on.rooms.onJoin(cb)`: subscribes; returns the unsubscribe function. */
   readonly on: OnTree<R["outgoing"]>;
+  /**
+   * `await client.call.rooms.members({ roomId })`: sends the message with
+   * an `rpcId` and resolves with the server's reply (`null` for a message
+   * without a reply type: the ack that its handler ran). Rejects with
+   * `RpcError` (`isRpcError(e, client.call.rooms.members)` narrows its
+   * `data`), or, like `send`, with `QueueFullError` / `ClientClosedError`.
+   * Optional second argument: `{ timeoutMs }`.
+   */
+  readonly call: CallTree<R["incoming"]>;
+  /**
+   * `client.answer.game.askMove(async (payload) => reply)`: answers the
+   * server's requests of that type; returns the function that removes the
+   * answerer. One answerer per message: registering a second throws.
+   */
+  readonly answer: AnswerTree<R["outgoing"]>;
   /** Runs on every (re)connection, before queued messages are flushed: rejoin rooms here. */
   onOpen(listener: () => void): Unsubscribe;
   /** Runs whenever a connection closes or a connection attempt fails. */
   onClose(listener: (info: CloseInfo) => void): Unsubscribe;
-  /** Runs for every `zocket.error` frame the server sends. */
+  /**
+   * Runs for every `zocket.error` frame the server sends, except those that
+   * answer a pending call (the call rejects instead).
+   */
   onError(listener: (error: ZocketErrorPayload) => void): Unsubscribe;
   /** Closes the connection and stops reconnecting; drops queued messages. */
   close(code?: number, reason?: string): void;
@@ -117,9 +164,21 @@ export interface ZocketClient<R extends RouterShape> {
   readonly readyState: ReadyState;
   /** How many messages wait in the offline queue. */
   readonly queuedCount: number;
+  /** How many calls wait for their answer (including those in the offline queue). */
+  readonly pendingCalls: number;
 }
 
 type Listener<T> = { fn: (value: T) => void };
+/** A frame in the offline queue; `rpcId` when it is a call's. */
+type Queued = { frame: string; rpcId?: string };
+type PendingCall = {
+  type: string;
+  resolve: (reply: unknown) => void;
+  reject: (error: unknown) => void;
+  timer: ReturnType<typeof setTimeout>;
+  /** Written to a socket (false while in the offline queue). */
+  sent: boolean;
+};
 type State = "connecting" | "open" | "waiting" | "closing" | "closed";
 
 /**
@@ -138,6 +197,10 @@ export function createZocketClient<R extends RouterShape>(url: string | URL, ...
   return {
     send: createPathProxy((type, callArgs) => connection.send(type, callArgs[0])) as SendTree<R["incoming"]>,
     on: createPathProxy((type, callArgs) => connection.subscribe(type, callArgs[0])) as OnTree<R["outgoing"]>,
+    call: createPathProxy((type, callArgs) =>
+      connection.call(type, callArgs[0], callArgs[1] as CallOptions | undefined),
+    ) as CallTree<R["incoming"]>,
+    answer: createPathProxy((type, callArgs) => connection.answer(type, callArgs[0])) as AnswerTree<R["outgoing"]>,
     onOpen: (listener) => connection.onOpen(listener),
     onClose: (listener) => connection.onClose(listener),
     onError: (listener) => connection.onError(listener),
@@ -148,6 +211,9 @@ export function createZocketClient<R extends RouterShape>(url: string | URL, ...
     },
     get queuedCount() {
       return connection.queuedCount;
+    },
+    get pendingCalls() {
+      return connection.pendingCalls;
     },
   };
 }
@@ -161,13 +227,21 @@ class Connection {
   private readonly backoff: Required<ReconnectOptions> | false;
   private readonly shouldReconnect: NonNullable<BaseOptions["shouldReconnect"]>;
   private readonly maxQueue: number;
+  private readonly rpcTimeoutMs: number;
+  private readonly maxPendingCalls: number;
   private readonly onListenerError: (error: unknown) => void;
 
   private socket: WebSocketLike | null = null;
   private state: State = "connecting";
   private attempt = 0;
   private timer: ReturnType<typeof setTimeout> | undefined;
-  private readonly queue: string[] = [];
+  private readonly queue: Queued[] = [];
+  /** Calls waiting for their answer, by rpcId. */
+  private readonly pending = new Map<string, PendingCall>();
+  /** rpcIds: a random prefix per client, then a counter. */
+  private readonly rpcPrefix = randomPrefix();
+  private rpcCounter = 0;
+  private readonly answerers = new Map<string, (payload: unknown) => unknown>();
 
   private readonly messageListeners = new Map<string, Set<Listener<unknown>>>();
   private readonly openListeners = new Set<Listener<void>>();
@@ -193,6 +267,12 @@ class Connection {
       throw new RangeError("zocket option maxQueue must be an integer >= 0");
     }
     this.maxQueue = maxQueue;
+    this.rpcTimeoutMs = checkTimeout(options.rpcTimeoutMs ?? 10_000, "option rpcTimeoutMs");
+    const maxPendingCalls = options.maxPendingCalls ?? 1024;
+    if (!Number.isInteger(maxPendingCalls) || maxPendingCalls < 0) {
+      throw new RangeError("zocket option maxPendingCalls must be an integer >= 0");
+    }
+    this.maxPendingCalls = maxPendingCalls;
     this.onListenerError = options.onListenerError ?? defaultListenerError;
     // The first attempt: a bad URL or header callback throws to the caller.
     this.openSocket();
@@ -215,6 +295,10 @@ class Connection {
     return this.queue.length;
   }
 
+  get pendingCalls(): number {
+    return this.pending.size;
+  }
+
   send(type: string, payload: unknown): void {
     // Serialise first: a payload JSON can't carry throws here, whatever the state.
     const frame = JSON.stringify({ type, payload: payload === undefined ? {} : payload });
@@ -224,7 +308,54 @@ class Connection {
     }
     if (this.state === "closing" || this.state === "closed") throw new ClientClosedError(type);
     if (this.queue.length >= this.maxQueue) throw new QueueFullError(type, this.maxQueue);
-    this.queue.push(frame);
+    this.queue.push({ frame });
+  }
+
+  call(type: string, payload: unknown, options: CallOptions | undefined): Promise<unknown> {
+    // Every failure is a rejection, never a throw: callers only await.
+    try {
+      const timeoutMs =
+        options?.timeoutMs === undefined ? this.rpcTimeoutMs : checkTimeout(options.timeoutMs, "call option timeoutMs");
+      const rpcId = `${this.rpcPrefix}-${++this.rpcCounter}`;
+      const frame = JSON.stringify({ type, payload: payload === undefined ? {} : payload, rpcId });
+      if (this.state === "closing" || this.state === "closed") throw new ClientClosedError(type);
+      if (this.pending.size >= this.maxPendingCalls) {
+        const why = `zocket: ${this.maxPendingCalls} calls are already pending; \`${type}\` was not sent`;
+        throw new RpcError("too_many_calls", why, { for: type });
+      }
+      const socket = this.state === "open" ? this.socket : null;
+      if (!socket && this.queue.length >= this.maxQueue) throw new QueueFullError(type, this.maxQueue);
+      return new Promise<unknown>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          const call = this.pending.get(rpcId);
+          if (!call) return;
+          this.pending.delete(rpcId);
+          if (!call.sent) {
+            // Never sent: take it out of the queue, the server never sees it.
+            const at = this.queue.findIndex((q) => q.rpcId === rpcId);
+            if (at >= 0) this.queue.splice(at, 1);
+          }
+          reject(new RpcError("timeout", `no answer to \`${type}\` within ${timeoutMs} ms`, { for: type, rpcId }));
+        }, timeoutMs);
+        this.pending.set(rpcId, { type, resolve, reject, timer, sent: socket !== null });
+        if (socket) socket.send(frame);
+        else this.queue.push({ frame, rpcId });
+      });
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  answer(type: string, fn: unknown): Unsubscribe {
+    if (typeof fn !== "function") throw new TypeError(`zocket: client.answer.${type} expects an answerer function`);
+    if (this.answerers.has(type)) {
+      throw new Error(`zocket: \`${type}\` already has an answerer; call the function its registration returned first`);
+    }
+    const answerer = fn as (payload: unknown) => unknown;
+    this.answerers.set(type, answerer);
+    return () => {
+      if (this.answerers.get(type) === answerer) this.answerers.delete(type);
+    };
   }
 
   subscribe(type: string, fn: unknown): Unsubscribe {
@@ -260,6 +391,7 @@ class Connection {
     if (this.state === "closing" || this.state === "closed") return;
     this.clearTimer();
     this.queue.length = 0;
+    this.failCalls(false, "the client was closed");
     const socket = this.socket;
     if (socket) {
       this.state = "closing";
@@ -276,6 +408,7 @@ class Connection {
     const wasOpen = this.state === "open";
     this.socket = null;
     this.attempt = 0;
+    this.failCalls(true, "the connection was dropped by reconnect()");
     if (old) {
       // Its close event is ignored from now on (it is no longer
       // `this.socket`).
@@ -343,7 +476,12 @@ class Connection {
     // messages queued while offline (which may need the membership).
     this.emit(this.openListeners, undefined);
     while (this.queue.length > 0 && this.state === "open" && this.socket === socket) {
-      socket.send(this.queue.shift()!);
+      const { frame, rpcId } = this.queue.shift()!;
+      if (rpcId !== undefined) {
+        const call = this.pending.get(rpcId);
+        if (call) call.sent = true;
+      }
+      socket.send(frame);
     }
   }
 
@@ -357,8 +495,18 @@ class Connection {
       return;
     }
     if (typeof frame !== "object" || frame === null) return;
-    const { type, payload } = frame as { type?: unknown; payload?: unknown };
+    const { type, payload, rpcId: rawRpcId } = frame as { type?: unknown; payload?: unknown; rpcId?: unknown };
     if (typeof type !== "string") return;
+    const rpcId = typeof rawRpcId === "string" ? rawRpcId : undefined;
+    if (type === RPC_RESPONSE_TYPE) {
+      // A late answer (after a timeout or a reconnect) is dropped.
+      const call = rpcId === undefined ? undefined : this.pending.get(rpcId);
+      if (call?.sent) {
+        this.settleCall(rpcId!, call);
+        call.resolve(payload === undefined ? null : payload);
+      }
+      return;
+    }
     if (type === ERROR_TYPE) {
       const p = (payload ?? {}) as Partial<ZocketErrorPayload>;
       const error: ZocketErrorPayload = {
@@ -367,15 +515,98 @@ class Connection {
         for: typeof p.for === "string" ? p.for : null,
       };
       if (typeof p.path === "string") error.path = p.path;
+      if (p.data !== undefined) error.data = p.data;
+      const call = rpcId === undefined ? undefined : this.pending.get(rpcId);
+      if (call?.sent) {
+        this.settleCall(rpcId!, call);
+        call.reject(
+          new RpcError(error.code, error.message, { for: call.type, data: error.data, path: error.path, rpcId }),
+        );
+        return;
+      }
+      if (rpcId !== undefined) error.rpcId = rpcId;
       this.emit(this.errorListeners, error);
       return;
     }
     const listeners = this.messageListeners.get(type);
     if (listeners) this.emit(listeners, payload);
+    if (rpcId !== undefined) this.answerRequest(type, rpcId, payload);
+  }
+
+  /** Answers a server request (a frame with an rpcId) with its answerer's reply. */
+  private answerRequest(type: string, rpcId: string, payload: unknown): void {
+    const socket = this.socket;
+    // Only on the connection the request came on: the server forgets its
+    // pending requests when a connection ends.
+    const write = (frame: string) => {
+      if (socket && socket === this.socket && this.state === "open") socket.send(frame);
+    };
+    const fail = (error: unknown) => {
+      const message = error instanceof Error ? error.message : String(error);
+      const data = error instanceof RpcError ? error.data : undefined;
+      const body = { code: "handler_error", message, ...(data === undefined ? {} : { data }) };
+      let frame: string;
+      try {
+        frame = JSON.stringify({ type: ERROR_TYPE, rpcId, payload: body });
+      } catch {
+        // The data cannot travel as JSON: answer without it.
+        frame = JSON.stringify({ type: ERROR_TYPE, rpcId, payload: { code: "handler_error", message } });
+      }
+      write(frame);
+    };
+    const answerer = this.answerers.get(type);
+    if (!answerer) {
+      fail(new RpcError("handler_error", `the client has no answerer for \`${type}\``, { for: type }));
+      return;
+    }
+    let result: Promise<unknown>;
+    try {
+      result = Promise.resolve(answerer(payload));
+    } catch (error) {
+      result = Promise.reject(error);
+    }
+    result.then(
+      (reply) => {
+        let frame: string;
+        try {
+          frame = JSON.stringify({ type: RPC_RESPONSE_TYPE, rpcId, payload: reply === undefined ? null : reply });
+        } catch (error) {
+          this.onListenerError(error);
+          fail(error);
+          return;
+        }
+        write(frame);
+      },
+      (error: unknown) => {
+        // A thrown RpcError is the answerer's way to fail; anything else
+        // may be a bug, so it is reported locally too.
+        if (!(error instanceof RpcError)) this.onListenerError(error);
+        fail(error);
+      },
+    );
+  }
+
+  private settleCall(rpcId: string, call: PendingCall): void {
+    clearTimeout(call.timer);
+    this.pending.delete(rpcId);
+  }
+
+  /**
+   * Rejects the calls in flight with `disconnected` (`all`: the queued ones
+   * too), at once rather than at their timeout.
+   */
+  private failCalls(onlySent: boolean, why: string): void {
+    for (const [rpcId, call] of [...this.pending]) {
+      if (onlySent && !call.sent) continue;
+      this.settleCall(rpcId, call);
+      call.reject(new RpcError("disconnected", `\`${call.type}\` got no answer: ${why}`, { for: call.type, rpcId }));
+    }
   }
 
   private handleClose(closed: { code: number; reason: string; wasClean: boolean }): void {
     this.socket = null;
+    // Calls still in the offline queue stay there, as sends do.
+    this.failCalls(true, `the connection closed (code ${closed.code})`);
     if (this.state === "closing" || this.state === "closed" || !this.backoff || !this.shouldReconnect(closed)) {
       this.state = "closed";
       this.emit(this.closeListeners, { ...closed, willReconnect: false });
@@ -429,6 +660,25 @@ function addListener<T>(set: Set<Listener<T>>, fn: (value: T) => void): Unsubscr
   return () => {
     set.delete(entry);
   };
+}
+
+function checkTimeout(ms: number, what: string): number {
+  // setTimeout fires at once past 2^31 - 1 ms.
+  if (typeof ms !== "number" || !(ms > 0) || ms > 2_147_483_647) {
+    throw new RangeError(`zocket ${what} must be a number of ms in (0, 2147483647]`);
+  }
+  return ms;
+}
+
+/** 8 random base-36 characters: makes rpcIds unique across clients too. */
+function randomPrefix(): string {
+  const bytes = new Uint8Array(8);
+  const crypto = (globalThis as { crypto?: { getRandomValues?: (a: Uint8Array) => Uint8Array } }).crypto;
+  if (crypto?.getRandomValues) crypto.getRandomValues(bytes);
+  else for (let i = 0; i < bytes.length; i++) bytes[i] = Math.floor(Math.random() * 256);
+  let out = "";
+  for (const b of bytes) out += (b % 36).toString(36);
+  return out;
 }
 
 function defaultListenerError(error: unknown): void {

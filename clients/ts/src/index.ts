@@ -9,16 +9,39 @@ export {
   type ZocketClientOptions,
 } from "./client.js";
 export { CloseCode } from "./close-codes.js";
-export { ClientClosedError, ERROR_TYPE, QueueFullError, type ZocketErrorCode, type ZocketErrorPayload } from "./errors.js";
+export {
+  ClientClosedError,
+  ERROR_TYPE,
+  isRpcError,
+  QueueFullError,
+  RPC_RESPONSE_TYPE,
+  RpcError,
+  type RpcErrorCode,
+  type ZocketErrorCode,
+  type ZocketErrorPayload,
+} from "./errors.js";
 export { DEFAULT_RECONNECT, reconnectDelay, type ReconnectOptions } from "./backoff.js";
 export type {
+  AnswerFn,
+  Answerer,
+  AnswerTree,
+  CallErrorOf,
+  CallFn,
+  CallOptions,
+  CallTree,
+  ErrorAt,
+  ErrorOf,
   HeadersOf,
   Message,
+  MessageAt,
   MessagePath,
   OnFn,
   OnTree,
   PayloadAt,
+  ReplyAt,
+  ReplyOf,
   RouterShape,
+  Rpc,
   SendFn,
   SendTree,
   Unsubscribe,

@@ -36,3 +36,40 @@ export function record<T>(subscribe: Subscribe<T>): { values: T[]; stop: () => v
   });
   return { values, stop };
 }
+
+/**
+ * Resolves or rejects as `promise` does, but rejects after `timeoutMs` if
+ * it has not settled by then.
+ */
+export function within<T>(promise: Promise<T>, what: string, timeoutMs = 3000): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)), timeoutMs);
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
+  });
+}
+
+/** The rejection of `promise`, which must reject within `timeoutMs`. */
+export function rejection(promise: Promise<unknown>, what: string, timeoutMs = 3000): Promise<unknown> {
+  return new Promise<unknown>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${what} did not reject within ${timeoutMs} ms`)), timeoutMs);
+    promise.then(
+      () => {
+        clearTimeout(timer);
+        reject(new Error(`${what} resolved; expected a rejection`));
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        resolve(error);
+      },
+    );
+  });
+}

@@ -67,7 +67,7 @@ createZocketClient<ChatRouter>("ws://localhost:3000");
 createZocketClient<ChatRouter>(new URL("ws://localhost:3000"), { headers: () => ({ "user-name": "Bob" }) });
 
 // The wire types and payloads of a router, as utility types.
-expectTrue<Equal<MessagePath<ChatRouter["incoming"]>, "rooms.join" | "rooms.leave" | "rooms.message">>();
+expectTrue<Equal<MessagePath<ChatRouter["incoming"]>, "rooms.join" | "rooms.leave" | "rooms.message" | "rooms.members">>();
 expectTrue<Equal<MessagePath<ChatRouter["outgoing"]>, "rooms.onJoin" | "rooms.onLeave" | "rooms.onMessage">>();
 expectTrue<Equal<PayloadAt<ChatRouter["outgoing"], "rooms.onMessage">, RoomMessage>>();
 

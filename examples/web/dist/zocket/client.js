@@ -1,5 +1,5 @@
 import { reconnectDelay, resolveReconnectOptions } from "./backoff.js";
-import { ClientClosedError, ERROR_TYPE, QueueFullError } from "./errors.js";
+import { ClientClosedError, ERROR_TYPE, QueueFullError, RPC_RESPONSE_TYPE, RpcError, } from "./errors.js";
 import { createPathProxy } from "./path-proxy.js";
 /** `client.readyState`, with the numbers of `WebSocket.readyState`. */
 export const ReadyState = {
@@ -28,6 +28,8 @@ export function createZocketClient(url, ...args) {
     return {
         send: createPathProxy((type, callArgs) => connection.send(type, callArgs[0])),
         on: createPathProxy((type, callArgs) => connection.subscribe(type, callArgs[0])),
+        call: createPathProxy((type, callArgs) => connection.call(type, callArgs[0], callArgs[1])),
+        answer: createPathProxy((type, callArgs) => connection.answer(type, callArgs[0])),
         onOpen: (listener) => connection.onOpen(listener),
         onClose: (listener) => connection.onClose(listener),
         onError: (listener) => connection.onError(listener),
@@ -38,6 +40,9 @@ export function createZocketClient(url, ...args) {
         },
         get queuedCount() {
             return connection.queuedCount;
+        },
+        get pendingCalls() {
+            return connection.pendingCalls;
         },
     };
 }
@@ -50,12 +55,20 @@ class Connection {
     backoff;
     shouldReconnect;
     maxQueue;
+    rpcTimeoutMs;
+    maxPendingCalls;
     onListenerError;
     socket = null;
     state = "connecting";
     attempt = 0;
     timer;
     queue = [];
+    /** Calls waiting for their answer, by rpcId. */
+    pending = new Map();
+    /** rpcIds: a random prefix per client, then a counter. */
+    rpcPrefix = randomPrefix();
+    rpcCounter = 0;
+    answerers = new Map();
     messageListeners = new Map();
     openListeners = new Set();
     closeListeners = new Set();
@@ -77,6 +90,12 @@ class Connection {
             throw new RangeError("zocket option maxQueue must be an integer >= 0");
         }
         this.maxQueue = maxQueue;
+        this.rpcTimeoutMs = checkTimeout(options.rpcTimeoutMs ?? 10_000, "option rpcTimeoutMs");
+        const maxPendingCalls = options.maxPendingCalls ?? 1024;
+        if (!Number.isInteger(maxPendingCalls) || maxPendingCalls < 0) {
+            throw new RangeError("zocket option maxPendingCalls must be an integer >= 0");
+        }
+        this.maxPendingCalls = maxPendingCalls;
         this.onListenerError = options.onListenerError ?? defaultListenerError;
         // The first attempt: a bad URL or header callback throws to the caller.
         this.openSocket();
@@ -96,6 +115,9 @@ class Connection {
     get queuedCount() {
         return this.queue.length;
     }
+    get pendingCalls() {
+        return this.pending.size;
+    }
     send(type, payload) {
         // Serialise first: a payload JSON can't carry throws here, whatever the state.
         const frame = JSON.stringify({ type, payload: payload === undefined ? {} : payload });
@@ -107,7 +129,60 @@ class Connection {
             throw new ClientClosedError(type);
         if (this.queue.length >= this.maxQueue)
             throw new QueueFullError(type, this.maxQueue);
-        this.queue.push(frame);
+        this.queue.push({ frame });
+    }
+    call(type, payload, options) {
+        // Every failure is a rejection, never a throw: callers only await.
+        try {
+            const timeoutMs = options?.timeoutMs === undefined ? this.rpcTimeoutMs : checkTimeout(options.timeoutMs, "call option timeoutMs");
+            const rpcId = `${this.rpcPrefix}-${++this.rpcCounter}`;
+            const frame = JSON.stringify({ type, payload: payload === undefined ? {} : payload, rpcId });
+            if (this.state === "closing" || this.state === "closed")
+                throw new ClientClosedError(type);
+            if (this.pending.size >= this.maxPendingCalls) {
+                const why = `zocket: ${this.maxPendingCalls} calls are already pending; \`${type}\` was not sent`;
+                throw new RpcError("too_many_calls", why, { for: type });
+            }
+            const socket = this.state === "open" ? this.socket : null;
+            if (!socket && this.queue.length >= this.maxQueue)
+                throw new QueueFullError(type, this.maxQueue);
+            return new Promise((resolve, reject) => {
+                const timer = setTimeout(() => {
+                    const call = this.pending.get(rpcId);
+                    if (!call)
+                        return;
+                    this.pending.delete(rpcId);
+                    if (!call.sent) {
+                        // Never sent: take it out of the queue, the server never sees it.
+                        const at = this.queue.findIndex((q) => q.rpcId === rpcId);
+                        if (at >= 0)
+                            this.queue.splice(at, 1);
+                    }
+                    reject(new RpcError("timeout", `no answer to \`${type}\` within ${timeoutMs} ms`, { for: type, rpcId }));
+                }, timeoutMs);
+                this.pending.set(rpcId, { type, resolve, reject, timer, sent: socket !== null });
+                if (socket)
+                    socket.send(frame);
+                else
+                    this.queue.push({ frame, rpcId });
+            });
+        }
+        catch (error) {
+            return Promise.reject(error);
+        }
+    }
+    answer(type, fn) {
+        if (typeof fn !== "function")
+            throw new TypeError(`zocket: client.answer.${type} expects an answerer function`);
+        if (this.answerers.has(type)) {
+            throw new Error(`zocket: \`${type}\` already has an answerer; call the function its registration returned first`);
+        }
+        const answerer = fn;
+        this.answerers.set(type, answerer);
+        return () => {
+            if (this.answerers.get(type) === answerer)
+                this.answerers.delete(type);
+        };
     }
     subscribe(type, fn) {
         if (typeof fn !== "function")
@@ -142,6 +217,7 @@ class Connection {
             return;
         this.clearTimer();
         this.queue.length = 0;
+        this.failCalls(false, "the client was closed");
         const socket = this.socket;
         if (socket) {
             this.state = "closing";
@@ -158,6 +234,7 @@ class Connection {
         const wasOpen = this.state === "open";
         this.socket = null;
         this.attempt = 0;
+        this.failCalls(true, "the connection was dropped by reconnect()");
         if (old) {
             // Its close event is ignored from now on (it is no longer
             // `this.socket`).
@@ -226,7 +303,13 @@ class Connection {
         // messages queued while offline (which may need the membership).
         this.emit(this.openListeners, undefined);
         while (this.queue.length > 0 && this.state === "open" && this.socket === socket) {
-            socket.send(this.queue.shift());
+            const { frame, rpcId } = this.queue.shift();
+            if (rpcId !== undefined) {
+                const call = this.pending.get(rpcId);
+                if (call)
+                    call.sent = true;
+            }
+            socket.send(frame);
         }
     }
     handleFrame(data) {
@@ -242,9 +325,19 @@ class Connection {
         }
         if (typeof frame !== "object" || frame === null)
             return;
-        const { type, payload } = frame;
+        const { type, payload, rpcId: rawRpcId } = frame;
         if (typeof type !== "string")
             return;
+        const rpcId = typeof rawRpcId === "string" ? rawRpcId : undefined;
+        if (type === RPC_RESPONSE_TYPE) {
+            // A late answer (after a timeout or a reconnect) is dropped.
+            const call = rpcId === undefined ? undefined : this.pending.get(rpcId);
+            if (call?.sent) {
+                this.settleCall(rpcId, call);
+                call.resolve(payload === undefined ? null : payload);
+            }
+            return;
+        }
         if (type === ERROR_TYPE) {
             const p = (payload ?? {});
             const error = {
@@ -254,15 +347,99 @@ class Connection {
             };
             if (typeof p.path === "string")
                 error.path = p.path;
+            if (p.data !== undefined)
+                error.data = p.data;
+            const call = rpcId === undefined ? undefined : this.pending.get(rpcId);
+            if (call?.sent) {
+                this.settleCall(rpcId, call);
+                call.reject(new RpcError(error.code, error.message, { for: call.type, data: error.data, path: error.path, rpcId }));
+                return;
+            }
+            if (rpcId !== undefined)
+                error.rpcId = rpcId;
             this.emit(this.errorListeners, error);
             return;
         }
         const listeners = this.messageListeners.get(type);
         if (listeners)
             this.emit(listeners, payload);
+        if (rpcId !== undefined)
+            this.answerRequest(type, rpcId, payload);
+    }
+    /** Answers a server request (a frame with an rpcId) with its answerer's reply. */
+    answerRequest(type, rpcId, payload) {
+        const socket = this.socket;
+        // Only on the connection the request came on: the server forgets its
+        // pending requests when a connection ends.
+        const write = (frame) => {
+            if (socket && socket === this.socket && this.state === "open")
+                socket.send(frame);
+        };
+        const fail = (error) => {
+            const message = error instanceof Error ? error.message : String(error);
+            const data = error instanceof RpcError ? error.data : undefined;
+            const body = { code: "handler_error", message, ...(data === undefined ? {} : { data }) };
+            let frame;
+            try {
+                frame = JSON.stringify({ type: ERROR_TYPE, rpcId, payload: body });
+            }
+            catch {
+                // The data cannot travel as JSON: answer without it.
+                frame = JSON.stringify({ type: ERROR_TYPE, rpcId, payload: { code: "handler_error", message } });
+            }
+            write(frame);
+        };
+        const answerer = this.answerers.get(type);
+        if (!answerer) {
+            fail(new RpcError("handler_error", `the client has no answerer for \`${type}\``, { for: type }));
+            return;
+        }
+        let result;
+        try {
+            result = Promise.resolve(answerer(payload));
+        }
+        catch (error) {
+            result = Promise.reject(error);
+        }
+        result.then((reply) => {
+            let frame;
+            try {
+                frame = JSON.stringify({ type: RPC_RESPONSE_TYPE, rpcId, payload: reply === undefined ? null : reply });
+            }
+            catch (error) {
+                this.onListenerError(error);
+                fail(error);
+                return;
+            }
+            write(frame);
+        }, (error) => {
+            // A thrown RpcError is the answerer's way to fail; anything else
+            // may be a bug, so it is reported locally too.
+            if (!(error instanceof RpcError))
+                this.onListenerError(error);
+            fail(error);
+        });
+    }
+    settleCall(rpcId, call) {
+        clearTimeout(call.timer);
+        this.pending.delete(rpcId);
+    }
+    /**
+     * Rejects the calls in flight with `disconnected` (`all`: the queued ones
+     * too), at once rather than at their timeout.
+     */
+    failCalls(onlySent, why) {
+        for (const [rpcId, call] of [...this.pending]) {
+            if (onlySent && !call.sent)
+                continue;
+            this.settleCall(rpcId, call);
+            call.reject(new RpcError("disconnected", `\`${call.type}\` got no answer: ${why}`, { for: call.type, rpcId }));
+        }
     }
     handleClose(closed) {
         this.socket = null;
+        // Calls still in the offline queue stay there, as sends do.
+        this.failCalls(true, `the connection closed (code ${closed.code})`);
         if (this.state === "closing" || this.state === "closed" || !this.backoff || !this.shouldReconnect(closed)) {
             this.state = "closed";
             this.emit(this.closeListeners, { ...closed, willReconnect: false });
@@ -315,6 +492,27 @@ function addListener(set, fn) {
     return () => {
         set.delete(entry);
     };
+}
+function checkTimeout(ms, what) {
+    // setTimeout fires at once past 2^31 - 1 ms.
+    if (typeof ms !== "number" || !(ms > 0) || ms > 2_147_483_647) {
+        throw new RangeError(`zocket ${what} must be a number of ms in (0, 2147483647]`);
+    }
+    return ms;
+}
+/** 8 random base-36 characters: makes rpcIds unique across clients too. */
+function randomPrefix() {
+    const bytes = new Uint8Array(8);
+    const crypto = globalThis.crypto;
+    if (crypto?.getRandomValues)
+        crypto.getRandomValues(bytes);
+    else
+        for (let i = 0; i < bytes.length; i++)
+            bytes[i] = Math.floor(Math.random() * 256);
+    let out = "";
+    for (const b of bytes)
+        out += (b % 36).toString(36);
+    return out;
 }
 function defaultListenerError(error) {
     const report = globalThis.reportError;

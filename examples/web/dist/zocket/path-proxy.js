@@ -1,8 +1,10 @@
+/** Reading this symbol on a path proxy gives its dotted path (`"rooms.join"`). */
+export const PATH = Symbol("zocket.path");
 /**
- * Builds `client.send` and `client.on`: a Proxy where every property access
- * extends a dotted path (`rooms`, then `rooms.join`) and calling a path
- * hands it, with the arguments, to `onCall`. Nothing about the router is
- * needed at run time.
+ * Builds `client.send`, `client.on`, `client.call` and `client.answer`: a
+ * Proxy where every property access extends a dotted path (`rooms`, then
+ * `rooms.join`) and calling a path hands it, with the arguments, to
+ * `onCall`. Nothing about the router is needed at run time.
  */
 export function createPathProxy(onCall) {
     const cache = new Map();
@@ -15,6 +17,8 @@ export function createPathProxy(onCall) {
         const target = () => { };
         const proxy = new Proxy(target, {
             get(_target, prop) {
+                if (prop === PATH)
+                    return path;
                 if (typeof prop === "symbol")
                     return undefined;
                 // `await client.send` or `JSON.stringify(client.on)` must not look

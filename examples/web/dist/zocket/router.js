@@ -37,11 +37,12 @@
  * - A namespace is an object whose keys are namespace or message names, as
  *   on the wire (lowerCamelCase). Namespaces nest to any depth; messages may
  *   also sit at the top level (`incoming: { ping: { $payload: {...} } }`).
- * - A message is an object with exactly one key, `$payload`, whose type is
- *   the message's payload as it travels in JSON (field wire names, optional
- *   fields with `?`, timestamps as `string`). Any type is allowed: objects,
- *   objects whose fields are objects, `{}` or `Record<string, never>` for
- *   payloads without fields, unions, `null`.
+ * - A message is an object with the key `$payload` (requests may add
+ *   `$reply` and `$error`: see "Requests" below), the type of `$payload`
+ *   being the message's payload as it travels in JSON (field wire names,
+ *   optional fields with `?`, timestamps as `string`). Any type is allowed:
+ *   objects, objects whose fields are objects, `{}` or
+ *   `Record<string, never>` for payloads without fields, unions, `null`.
  * - The wire `type` of a message is its path of keys joined with dots:
  *   `incoming.rooms.join` travels as `"rooms.join"`.
  *
@@ -53,7 +54,49 @@
  * be named types (`join: { $payload: JoinRoom }`) as emitted by ts-rs or
  * specta; `Message<P>` below is the same shape for hand-written routers.
  *
+ * ## Requests (request/response)
+ *
+ * A message node may carry two more marker keys, both optional, so that
+ * routers without them keep type-checking unchanged:
+ *
+ * ```ts
+ * export type ChatRouter = {
+ *   headers: { "user-name"?: string };
+ *   incoming: {
+ *     rooms: {
+ *       join: { $payload: RoomsJoin };                // no reply: a call is acked with null
+ *       members: {
+ *         $payload: RoomsMembers;                     // { roomId: string }
+ *         $reply: RoomsMembersReply;                  // { roomId: string; members: string[] }
+ *         $error: RoomsMembersError;                  // { kind: "notMember" }
+ *       };
+ *     };
+ *   };
+ *   outgoing: {
+ *     game: {
+ *       askMove: { $payload: GameAskMove; $reply: GameMove }; // the server asks, the client answers
+ *     };
+ *   };
+ * };
+ * ```
+ *
+ * - `$reply` (incoming and outgoing messages): the type of the `payload` of
+ *   the `__rpc_res` frame that answers the message, as it travels in JSON.
+ *   Emitted only when the Rust message declares a reply type. Without it,
+ *   `client.call.*` resolves to `null` (the server's ack); a declared
+ *   `$reply: null` (a Rust `()` reply) means the same.
+ * - `$error` (incoming messages): the type of `payload.data` of the
+ *   `zocket.error` frame (code `handler_error`) with which the handler
+ *   reports its typed application error. Emitted only when the Rust message
+ *   declares an error type. On outgoing messages it is accepted and ignored.
+ * - Key order within a message node does not matter; the generator writes
+ *   `$payload`, then `$reply`, then `$error`. `Rpc<P, R, E>` below is the
+ *   same shape for hand-written routers.
+ * - Only outgoing messages with `$reply` appear in `client.answer`; every
+ *   incoming message appears in `client.call` (and in `client.send`).
+ *
  * Both `type` aliases and `interface`s are accepted. Nothing of the router
- * exists at run time: the client builds `send` and `on` with Proxies.
+ * exists at run time: the client builds `send`, `on`, `call` and `answer`
+ * with Proxies.
  */
 export {};
