@@ -24,11 +24,11 @@ pub async fn serve(
     signal: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let handle = server.handle();
-    let header_read_timeout = server.config().header_read_timeout;
+    let config = server.config().clone();
     let app = router(server.method_router());
     // zocket's accept loop, not `axum::serve`: it adds the header read
     // timeout (slowloris) and the peer address for the per-IP cap.
-    zocket::serve_router(listener, app, header_read_timeout, signal).await?;
+    zocket::serve_router(listener, app, &config, signal).await?;
     handle.shutdown().await;
     Ok(())
 }

@@ -21,7 +21,8 @@ pub use crate::origin::OriginPolicy;
 /// | `rate_limit` | 100 msg/s, burst 200 | `rate_limited` error frame, then 1008 |
 /// | `max_rooms_per_connection` / `max_room_name_len` | 128 / 255 B | `room_limit` error frame |
 /// | `max_consecutive_errors` | 10 | close 1008 |
-/// | `shutdown_timeout` | 5 s | connections dropped |
+/// | `max_http_connections` | 10 000 | TCP closed at accept (zocket's accept loop) |
+/// | `shutdown_timeout` | 5 s | connections dropped; `serve` returns |
 ///
 /// ```
 /// use std::time::Duration;
@@ -51,7 +52,9 @@ pub struct Config {
     pub max_room_name_len: usize,
     /// Bad frames in a row before the connection is closed with 1008.
     pub max_consecutive_errors: u32,
-    /// How long graceful shutdown waits for queues to drain.
+    /// How long graceful shutdown waits for WebSocket queues to drain and
+    /// HTTP requests in flight to finish (both at once); then whatever is
+    /// left is dropped and `serve` returns.
     pub shutdown_timeout: Duration,
     /// Time a client has to send the complete HTTP request head. Stops
     /// slowloris clients from holding sockets open by trickling headers.
@@ -71,6 +74,10 @@ pub struct Config {
     /// is skipped. Behind a reverse proxy every client has the proxy's
     /// address: raise or disable (`usize::MAX`) this cap there.
     pub max_connections_per_ip: usize,
+    /// HTTP connections zocket's accept loop holds at once before they
+    /// upgrade (or while they serve plain HTTP); past it new connections are
+    /// closed at once. Bounds what slow or silent HTTP clients can hold.
+    pub max_http_connections: usize,
     /// Incoming messages per connection (token bucket); `None` disables it.
     pub rate_limit: Option<RateLimit>,
 }
@@ -92,6 +99,7 @@ impl Default for Config {
             origin: OriginPolicy::SameHost,
             max_connections: 100_000,
             max_connections_per_ip: 1024,
+            max_http_connections: 10_000,
             rate_limit: Some(RateLimit {
                 per_second: 100,
                 burst: 200,
@@ -130,6 +138,7 @@ setters! {
     origin: OriginPolicy,
     max_connections: usize,
     max_connections_per_ip: usize,
+    max_http_connections: usize,
     rate_limit: Option<RateLimit>,
 }
 

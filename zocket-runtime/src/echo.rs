@@ -48,14 +48,14 @@ impl Echo {
         signal: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let hub = self.hub.clone();
-        let timeout = hub.config.header_read_timeout;
         let stop = hub.shutdown.clone();
         let stopped = stop.clone();
         tokio::spawn(async move {
             signal.await;
             stop.cancel();
         });
-        crate::serve::serve_router(listener, self.into_router(), timeout, async move {
+        let config = hub.config.clone();
+        crate::serve::serve_router(listener, self.into_router(), &config, async move {
             stopped.cancelled().await
         })
         .await?;

@@ -37,7 +37,7 @@ pub use echo::Echo;
 pub use hub::RoomError;
 pub use router::{Dispatch, Refusal, Reject};
 pub use send::{Outbound, Sender, ServerRouter};
-pub use serve::serve_router;
+pub use serve::{next_signal as shutdown_signal, serve_router};
 pub use server::{Handle, Zocket};
 
 #[doc(hidden)]

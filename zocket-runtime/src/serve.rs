@@ -1,11 +1,16 @@
-//! zocket's HTTP/1.1 accept loop. Used instead of `axum::serve` because
-//! that offers no header read timeout, and a server on the open internet
-//! needs one: without it a client that trickles its request head a byte at
-//! a time (slowloris) holds a socket and a task forever.
+//! zocket's HTTP/1.1 accept loop, and the shutdown signals.
+//!
+//! Used instead of `axum::serve` because a server on the open internet
+//! needs what that one does not give: a header read timeout (without it a
+//! client that trickles its request head a byte at a time, slowloris, holds
+//! a socket and a task forever), a write timeout on HTTP responses (a
+//! client that never reads its responses would hold their buffers), a cap
+//! on HTTP connections, and a shutdown with a deadline.
 
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Body;
@@ -14,39 +19,47 @@ use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tower_service::Service;
 
-/// Serves an axum `Router` on `listener` until `signal` completes, with a
-/// timeout on reading each request head (`header_read_timeout`) and the
-/// peer address available as `ConnectInfo<SocketAddr>` (which the per-IP
-/// connection cap needs). Use this to run your own `Router` with a zocket
-/// endpoint mounted in it and keep the slowloris protection.
+use crate::config::Config;
+use crate::transport::TimedStream;
+
+/// Serves an axum `Router` on `listener` until `signal` completes, with
+/// the protections of `config`: a timeout on reading each request head
+/// (`header_read_timeout`), a write timeout on responses (`write_timeout`),
+/// at most `max_http_connections` connections that have not upgraded, and
+/// the peer address available as `ConnectInfo<SocketAddr>` (which the
+/// per-IP connection cap needs). Use this to run your own `Router` with a
+/// zocket endpoint mounted in it and keep those protections.
 ///
-/// When `signal` completes the listener is closed, idle HTTP connections are
-/// closed and requests in flight finish; upgraded WebSockets are not waited
-/// for (shut the zocket server down with its `Handle`).
+/// When `signal` completes the listener is closed, idle HTTP connections
+/// are closed, and requests in flight get `shutdown_timeout` to finish
+/// before their connections are dropped. Upgraded WebSockets are not
+/// waited for here: shut the zocket server down with its `Handle` (which
+/// `Zocket::serve_with_shutdown` does for you, at the same time).
 pub async fn serve_router(
     listener: TcpListener,
     router: axum::Router,
-    header_read_timeout: Duration,
+    config: &Config,
     signal: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let stop = CancellationToken::new();
-    let stopper = stop.clone();
-    tokio::spawn(async move {
-        signal.await;
-        stopper.cancel();
-    });
     let mut builder = http1::Builder::new();
     builder
         .timer(TokioTimer::new())
-        .header_read_timeout(header_read_timeout);
+        .header_read_timeout(config.header_read_timeout);
+    let write_timeout = config.write_timeout;
+    let slots = Arc::new(Semaphore::new(config.max_http_connections));
     let connections = TaskTracker::new();
+    // Cancelled when the grace period ends: what is left is dropped.
+    let hard_stop = CancellationToken::new();
+    let graceful = CancellationToken::new();
+    let mut signal = std::pin::pin!(signal);
     loop {
         let accepted = tokio::select! {
-            _ = stop.cancelled() => break,
+            _ = &mut signal => break,
             accepted = listener.accept() => accepted,
         };
         let (stream, remote) = match accepted {
@@ -61,8 +74,10 @@ pub async fn serve_router(
                 continue;
             }
         };
-        // Realtime traffic: the writer already batches, so Nagle's delay
-        // only adds latency.
+        let Ok(slot) = slots.clone().try_acquire_owned() else {
+            tracing::debug!(%remote, "too many HTTP connections; dropped");
+            continue;
+        };
         let _ = stream.set_nodelay(true);
         let router = router.clone();
         let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
@@ -79,26 +94,44 @@ pub async fn serve_router(
             }
         });
         let connection = builder
-            .serve_connection(TokioIo::new(stream), service)
+            .serve_connection(
+                TokioIo::new(TimedStream::new(stream, write_timeout)),
+                service,
+            )
             .with_upgrades();
-        let stop = stop.clone();
+        let (graceful, hard_stop) = (graceful.clone(), hard_stop.clone());
         connections.spawn(async move {
             let mut connection = std::pin::pin!(connection);
             let result = tokio::select! {
                 result = connection.as_mut() => result,
-                _ = stop.cancelled() => {
+                _ = graceful.cancelled() => {
                     connection.as_mut().graceful_shutdown();
-                    connection.await
+                    tokio::select! {
+                        result = connection.as_mut() => result,
+                        _ = hard_stop.cancelled() => Ok(()),
+                    }
                 }
             };
             if let Err(error) = result {
                 tracing::debug!(%remote, %error, "HTTP connection ended with an error");
             }
+            drop(slot);
         });
     }
     drop(listener);
+    graceful.cancel();
     connections.close();
-    connections.wait().await;
+    if tokio::time::timeout(config.shutdown_timeout, connections.wait())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            remaining = connections.len(),
+            "HTTP connections still busy after the shutdown timeout; dropping them"
+        );
+        hard_stop.cancel();
+        connections.wait().await;
+    }
     Ok(())
 }
 
@@ -109,4 +142,40 @@ fn is_connection_error(error: &std::io::Error) -> bool {
             | std::io::ErrorKind::ConnectionAborted
             | std::io::ErrorKind::ConnectionReset
     )
+}
+
+/// Completes at the first SIGINT (Ctrl-C) or SIGTERM (what systemd, Docker
+/// and Kubernetes send), and cancels `again` at the second.
+pub(crate) async fn signals(again: CancellationToken) {
+    next_signal().await;
+    tracing::info!("shutting down (a second signal exits at once)");
+    tokio::spawn(async move {
+        next_signal().await;
+        again.cancel();
+    });
+}
+
+/// The next SIGINT or SIGTERM.
+pub async fn next_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = ctrl_c => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot listen for SIGTERM; Ctrl-C only");
+                ctrl_c.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    ctrl_c.await;
 }

@@ -16,6 +16,7 @@ use axum::routing::{get, MethodRouter};
 use axum::Extension;
 use futures_util::FutureExt;
 use tokio::net::{TcpListener, ToSocketAddrs};
+use tokio_util::sync::CancellationToken;
 use zocket_core::protocol::{decode_auth_protocol, SUBPROTOCOL};
 use zocket_core::{parse_headers, ClientId, HeaderError};
 
@@ -122,41 +123,51 @@ where
         axum::Router::new().route("/", self.method_router())
     }
 
-    /// Binds `addr` and serves until Ctrl-C, then shuts down gracefully.
+    /// Binds `addr` and serves until SIGINT (Ctrl-C) or SIGTERM, then shuts
+    /// down gracefully within `shutdown_timeout` (see
+    /// [`serve_with_shutdown`](Self::serve_with_shutdown)); a second signal
+    /// returns at once.
     pub async fn serve(self, addr: impl ToSocketAddrs) -> std::io::Result<()> {
         let listener = TcpListener::bind(addr).await?;
         tracing::info!(addr = %listener.local_addr()?, "zocket listening");
-        self.serve_with_shutdown(listener, async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await
+        let again = CancellationToken::new();
+        let second = again.clone();
+        tokio::select! {
+            served = self.serve_with_shutdown(listener, crate::serve::signals(again)) => served,
+            _ = second.cancelled() => {
+                tracing::warn!("second signal: exiting without waiting for connections");
+                Ok(())
+            }
+        }
     }
 
     /// Serves on `listener` until `signal` completes (or
     /// [`Handle::shutdown`] is called), then shuts down: stops accepting,
-    /// runs `on_disconnect` for every connection, closes each with 1001 and
-    /// waits (up to the configured shutdown timeout) for their queues to
-    /// drain. Request heads must arrive within the configured
-    /// `header_read_timeout`.
+    /// closes every WebSocket with 1001 at once (each `on_disconnect` runs),
+    /// and waits up to `shutdown_timeout` for their queues to drain and for
+    /// HTTP requests in flight; then drops what is left and returns. Request
+    /// heads must arrive within `header_read_timeout`.
     pub async fn serve_with_shutdown(
         self,
         listener: TcpListener,
         signal: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let handle = self.handle();
-        let timeout = self.hub.config.header_read_timeout;
         let stop = handle.hub.shutdown.clone();
         let stopped = stop.clone();
         tokio::spawn(async move {
             signal.await;
             stop.cancel();
         });
-        crate::serve::serve_router(listener, self.into_router(), timeout, async move {
+        let config = self.hub.config.clone();
+        let http = crate::serve::serve_router(listener, self.into_router(), &config, async move {
             stopped.cancelled().await
-        })
-        .await?;
-        handle.shutdown().await;
-        Ok(())
+        });
+        let (served, ()) = tokio::join!(http, async {
+            handle.hub.shutdown.cancelled().await;
+            handle.shutdown().await;
+        });
+        served
     }
 }
 

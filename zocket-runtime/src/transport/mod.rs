@@ -10,6 +10,9 @@
 
 mod io;
 mod tcp;
+mod timed;
+
+pub(crate) use timed::TimedStream;
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -48,6 +51,10 @@ impl Upgraded {
     /// hyper-util's auto server (what `axum::serve` runs) wraps it.
     pub fn from_hyper(upgraded: hyper::upgrade::Upgraded) -> Self {
         type Tcp = TokioIo<TcpStream>;
+        let upgraded = match upgraded.downcast::<TokioIo<TimedStream>>() {
+            Ok(parts) => return Self::tcp(parts.io.into_inner().into_inner(), parts.read_buf),
+            Err(upgraded) => upgraded,
+        };
         let upgraded = match upgraded.downcast::<Tcp>() {
             Ok(parts) => return Self::tcp(parts.io.into_inner(), parts.read_buf),
             Err(upgraded) => upgraded,
