@@ -4,6 +4,8 @@
 #![allow(dead_code)]
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
@@ -96,6 +98,14 @@ pub enum Event {
 
 pub struct App {
     events: mpsc::UnboundedSender<Event>,
+    /// `on_connect` calls that succeeded, and `on_disconnect` calls.
+    pub counts: Arc<Counts>,
+}
+
+#[derive(Default)]
+pub struct Counts {
+    pub connected: AtomicUsize,
+    pub disconnected: AtomicUsize,
 }
 
 pub struct User {
@@ -109,12 +119,14 @@ impl app::Server for App {
         if headers.token == "reject" {
             return Err(Reject::unauthorized("bad token"));
         }
+        self.counts.connected.fetch_add(1, Ordering::SeqCst);
         Ok(User {
             user_name: headers.user_name,
         })
     }
 
     async fn on_disconnect(&self, cx: &app::Ctx<User>) {
+        self.counts.disconnected.fetch_add(1, Ordering::SeqCst);
         let _ = self
             .events
             .send(Event::Disconnected(cx.client_id().clone()));
@@ -197,6 +209,7 @@ impl app::room::Handlers for App {
 /// A running test server.
 pub struct Server {
     pub addr: SocketAddr,
+    pub counts: Arc<Counts>,
     pub handle: Handle<app::Router>,
     pub events: mpsc::UnboundedReceiver<Event>,
     stop: Option<oneshot::Sender<()>>,
@@ -208,7 +221,12 @@ impl Server {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (tx, events) = mpsc::unbounded_channel();
-        let zocket = Zocket::<app::Router, App>::with_config(App { events: tx }, config);
+        let counts = Arc::new(Counts::default());
+        let app = App {
+            events: tx,
+            counts: counts.clone(),
+        };
+        let zocket = Zocket::<app::Router, App>::with_config(app, config);
         let handle = zocket.handle();
         let (stop, stopped) = oneshot::channel::<()>();
         let task = zocket_tests::spawn_server(zocket, listener, async move {
@@ -216,6 +234,7 @@ impl Server {
         });
         Server {
             addr,
+            counts,
             handle,
             events,
             stop: Some(stop),
