@@ -91,12 +91,13 @@ if ! cargo fuzz --version >/dev/null 2>&1; then
   cargo install cargo-fuzz --locked
 fi
 cd "$ROOT/fuzz"
-for target in frame_decode headers; do
+for target in ws_decode message_decode headers; do
   dict="dict/${target%%_*}.dict"
-  [[ $target == frame_decode ]] && dict=dict/frame.dict
+  dict_flag=()
+  [[ -f $dict ]] && dict_flag=(-dict="$dict")
   log "fuzzing $target for ${FUZZ_SECONDS}s"
   cargo fuzz run "$target" -s none -- \
-    -max_total_time="$FUZZ_SECONDS" -dict="$dict" -print_final_stats=1 2>&1 \
+    -max_total_time="$FUZZ_SECONDS" "${dict_flag[@]}" -print_final_stats=1 2>&1 \
     | grep -E '^(Done|stat::number_of_executed_units|stat::peak_rss_mb)|ERROR|panicked' >&2 \
     || { log "fuzz target $target failed (artifacts in fuzz/artifacts/$target)"; exit 1; }
 done

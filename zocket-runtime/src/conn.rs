@@ -121,19 +121,17 @@ pub(crate) async fn run<R, S>(
     R: Dispatch<S>,
     S: Send + Sync + 'static,
 {
-    {
-        let peer = cx.peer().clone();
-        hub.register(&peer);
-        let (mut reader, mut writer) =
-            upgraded.start(&peer, hub.config.max_message_size, hub.config.write_timeout);
-        tracing::debug!(client = %peer.id, "connected");
-        let mut frames = RouterFrames::<R, S> { app: &app, cx: &cx };
-        let ending = read_loop(&mut frames, &mut reader, &hub, &peer, &mut writer).await;
-        disconnect::<R, S>(&app, &cx).await;
-        hub.unregister(&peer);
-        finish(&peer, ending, writer, reader).await;
-        drop(permit);
-    }
+    let peer = cx.peer().clone();
+    hub.register(&peer);
+    let (mut reader, mut writer) =
+        upgraded.start(&peer, hub.config.max_message_size, hub.config.write_timeout);
+    tracing::debug!(client = %peer.id, "connected");
+    let mut frames = RouterFrames::<R, S> { app: &app, cx: &cx };
+    let ending = read_loop(&mut frames, &mut reader, &hub, &peer, &mut writer).await;
+    disconnect::<R, S>(&app, &cx).await;
+    hub.unregister(&peer);
+    finish(&peer, ending, writer, reader).await;
+    drop(permit);
 }
 
 /// Runs `on_disconnect`, containing a panic.
@@ -154,14 +152,12 @@ pub(crate) async fn run_echo(
     peer: Arc<Peer>,
     permit: ConnectionPermit,
 ) {
-    {
-        let (mut reader, mut writer) =
-            upgraded.start(&peer, hub.config.max_message_size, hub.config.write_timeout);
-        let mut frames = EchoFrames { peer: &peer };
-        let ending = read_loop(&mut frames, &mut reader, &hub, &peer, &mut writer).await;
-        finish(&peer, ending, writer, reader).await;
-        drop(permit);
-    }
+    let (mut reader, mut writer) =
+        upgraded.start(&peer, hub.config.max_message_size, hub.config.write_timeout);
+    let mut frames = EchoFrames { peer: &peer };
+    let ending = read_loop(&mut frames, &mut reader, &hub, &peer, &mut writer).await;
+    finish(&peer, ending, writer, reader).await;
+    drop(permit);
 }
 
 /// Sends the close frame after what is queued, waits for the writer, then
