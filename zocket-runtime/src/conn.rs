@@ -21,6 +21,7 @@ use zocket_core::{close, wire, FrameError, MessageSet};
 use crate::ctx::Ctx;
 use crate::hub::Hub;
 use crate::limits::{ConnectionPermit, TokenBucket};
+use crate::logged::Shown;
 use crate::peer::Peer;
 use crate::router::Dispatch;
 use crate::transport::{Reader, Upgraded};
@@ -298,7 +299,9 @@ where
     let message = match decoded {
         Ok(message) => message,
         Err(error) => {
-            tracing::debug!(client = %peer_id, %error, "bad frame");
+            // The error quotes what the client sent (a type name).
+            let error_text = error.to_string();
+            tracing::debug!(client = %peer_id, error = ?Shown(&error_text), "bad frame");
             cx.peer().send_error(&error.to_payload());
             return Handled::Bad;
         }

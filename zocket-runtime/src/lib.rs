@@ -18,6 +18,7 @@ mod echo;
 mod flush;
 mod hub;
 mod limits;
+mod logged;
 mod node;
 mod origin;
 mod outbox;

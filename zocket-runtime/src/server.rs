@@ -217,7 +217,9 @@ pub(crate) fn admit(
                 .map_err(Refused::from)
         });
     if let Err(error) = &admitted {
-        tracing::debug!(%error, "upgrade refused");
+        // An `Origin` refusal quotes the peer's header.
+        let error_text = error.to_string();
+        tracing::debug!(error = ?crate::logged::Shown(&error_text), "upgrade refused");
     }
     admitted
 }
