@@ -23,12 +23,14 @@ KOSOKU=$(command -v kosoku || echo "python3 -m kosoku")
 
 log "building the echo server"
 cargo build -p zocket-examples --bin echo
-REPORT="$ROOT/target/kosoku"
+# conformance NAME [ECHO FLAGS...]: kosoku against the echo server.
+conformance() {
+REPORT="$ROOT/target/kosoku/$1"
 rm -rf "$REPORT"
 mkdir -p "$REPORT"
 # The suite's 9.* cases send messages of up to 16 MiB and thousands of
 # messages a second on one connection: raise those two limits, keep the rest.
-"$ROOT/target/debug/echo" --addr 127.0.0.1:0 \
+"$ROOT/target/debug/echo" --addr 127.0.0.1:0 "${@:2}" \
   --max-message-size 16777216 --max-queued-bytes 67108864 --no-rate-limit \
   >"$REPORT/echo.log" 2>&1 &
 ECHO_PID=$!
@@ -41,7 +43,7 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 [[ -n "$PORT" ]] || { log "echo server did not start"; exit 1; }
-log "echo server on 127.0.0.1:$PORT; running kosoku"
+log "echo server ($1) on 127.0.0.1:$PORT; running kosoku"
 set +e
 timeout 1200 $KOSOKU -p 4 -x '12.*' -x '13.*' -o "$REPORT" "ws://127.0.0.1:$PORT/" \
   >"$REPORT/kosoku.log" 2>&1
@@ -83,7 +85,15 @@ if [[ $KOSOKU_RC -ne 0 ]]; then
   log "kosoku exited with $KOSOKU_RC"
   exit 1
 fi
-log "conformance: passed (report in target/kosoku/)"
+  log "conformance ($1): passed (report in target/kosoku/$1/)"
+}
+
+rm -rf "$ROOT/target/kosoku"
+# The same connection code must pass whatever serves the HTTP: zocket's
+# accept loop, and the endpoint mounted under plain axum::serve.
+conformance zocket
+conformance axum --axum
+
 
 # --- 2. fuzz smoke -----------------------------------------------------------
 if ! cargo fuzz --version >/dev/null 2>&1; then
@@ -102,4 +112,4 @@ for target in ws_decode message_decode headers; do
     || { log "fuzz target $target failed (artifacts in fuzz/artifacts/$target)"; exit 1; }
 done
 log "fuzz smoke: no crash"
-echo "hardening: 2 passed, 0 failed"
+echo "hardening: 3 passed, 0 failed"

@@ -35,6 +35,14 @@ impl Echo {
         }
     }
 
+    /// Closes every connection with 1001 and waits up to the shutdown
+    /// timeout: for an echo endpoint mounted in an app of one's own.
+    pub async fn shutdown(&self) {
+        self.hub.shutdown.cancel();
+        self.hub.tasks.close();
+        let _ = tokio::time::timeout(self.hub.config.shutdown_timeout, self.hub.tasks.wait()).await;
+    }
+
     /// An axum `Router` with the echo endpoint at `/`.
     pub fn into_router(self) -> axum::Router {
         axum::Router::new().route("/", get(upgrade).with_state(self))

@@ -28,7 +28,10 @@ mod tests {
 
     #[test]
     fn escapes_and_truncates() {
-        assert_eq!(format!("{:?}", Shown("a\nFORGED \u{1b}[2J")), r#""a\nFORGED \u{1b}[2J""#);
+        assert_eq!(
+            format!("{:?}", Shown("a\nFORGED \u{1b}[2J")),
+            r#""a\nFORGED \u{1b}[2J""#
+        );
         let long = "x".repeat(10_000);
         let shown = format!("{:?}", Shown(&long));
         assert!(shown.len() < 200, "{shown}");
