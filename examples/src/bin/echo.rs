@@ -4,7 +4,8 @@
 //! WebSocket conformance runs (`.ci/hardening.sh`).
 //!
 //! `cargo run -p zocket-examples --bin echo -- --addr 127.0.0.1:0`
-//! prints `LISTENING <port>` once bound.
+//! prints `LISTENING <port>` once bound; stops gracefully on Ctrl-C or
+//! SIGTERM.
 
 use clap::Parser;
 use zocket::Config;
@@ -32,12 +33,9 @@ struct Args {
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .init();
+    zocket_examples::init_tracing();
     let args = Args::parse();
+    let shutdown = zocket_examples::shutdown_signal();
     let mut config = Config::default();
     if let Some(max) = args.max_message_size {
         config = config.max_message_size(max);
@@ -54,8 +52,6 @@ async fn main() -> std::io::Result<()> {
     println!("LISTENING {}", addr.port());
     tracing::info!("echo server on ws://{addr}/");
     zocket::Echo::new(config)
-        .serve_with_shutdown(listener, async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
+        .serve_with_shutdown(listener, shutdown)
         .await
 }
