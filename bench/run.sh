@@ -15,7 +15,9 @@
 #                      default: $TARGET/release/chat --addr 127.0.0.1:0
 #                      --max-connections-per-ip 1000000 --rate-limit 0 (all load comes
 #                      from 127.0.0.1 and publishers send thousands of messages/s)
-#   --servers LIST     comma-separated subset of: zocket,raw-axum,socketioxide,bun
+#   --servers LIST     comma-separated subset of: zocket,chat-axum,raw-axum,socketioxide,bun
+#                      (default: all but chat-axum, the same chat mounted at /ws in an
+#                      axum app served by axum::serve, without zocket's accept loop)
 #   --out DIR          where results go (default bench/results/<mode>-<date>)
 #   --duration SECS    seconds per measured step (default 2 quick, 4 full)
 #
@@ -30,7 +32,7 @@ MODE="${1:-}"
 case "$MODE" in
   smoke | quick | full) shift ;;
   *)
-    sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'
     exit 2
     ;;
 esac
@@ -95,6 +97,14 @@ if [[ ",$SERVERS," == *",zocket,"* && $HAVE_ZOCKET == 0 ]]; then
   log "SKIPPING zocket: $BIN/chat does not exist (the chat example of zocket-examples is not built yet); pass --zocket-cmd to point at another server"
   SERVERS="$(echo ",$SERVERS," | sed 's/,zocket,/,/; s/^,//; s/,$//')"
   [[ "$MODE" == smoke ]] && SERVERS="raw-axum"
+fi
+
+if [[ ",$SERVERS," == *",chat-axum,"* ]]; then
+  log "building the zocket chat-axum example ($PROFILE)"
+  if cargo build $(cargo_profile_flag) -p zocket-examples --bin chat-axum >&2 && [[ -x "$BIN/chat-axum" ]]; then :; else
+    log "SKIPPING chat-axum: could not build it"
+    SERVERS="$(echo ",$SERVERS," | sed 's/,chat-axum,/,/; s/^,//; s/,$//')"
+  fi
 fi
 
 BUN=""
@@ -164,10 +174,20 @@ proto_of() {
   esac
 }
 
+# The WebSocket path (socketio's is fixed by the protocol).
+path_of() {
+  case "$1" in
+    chat-axum) echo /ws ;;
+    *) echo / ;;
+  esac
+}
+
 start_server() {
   local name="$1" cmd
   case "$name" in
     zocket) cmd="$ZOCKET_CMD" ;;
+    # Same lifted limits as the chat example above.
+    chat-axum) cmd="$BIN/chat-axum --addr 127.0.0.1:0 --max-connections-per-ip 1000000 --rate-limit 0" ;;
     raw-axum) cmd="$BIN/raw-axum --addr 127.0.0.1:0" ;;
     socketioxide) cmd="$BIN/socketioxide --addr 127.0.0.1:0" ;;
     bun) cmd="$BUN $ROOT/bench/bun/server.ts --addr 127.0.0.1:0" ;;
@@ -241,8 +261,8 @@ run_case() {
   fi
   sleep 0.3
   local rc=0
-  "${PIN_LG[@]}" "$BIN/loadgen" --proto "$(proto_of "$name")" --addr "127.0.0.1:$SERVER_PORT" \
-    --server-pid "$SERVER_PID" --server "$name" --note "$NOTE" "$@" >>"$RESULTS" || rc=$?
+  "${PIN_LG[@]}" "$BIN/loadgen" --proto "$(proto_of "$name")" --path "$(path_of "$name")" \
+    --addr "127.0.0.1:$SERVER_PORT" --server-pid "$SERVER_PID" --server "$name" --note "$NOTE" "$@" >>"$RESULTS" || rc=$?
   if [[ $rc -ne 0 && $rc -ne 3 ]]; then
     log "$name: load generator failed (exit $rc) for: $*"
     FAILED=$((FAILED + 1))
@@ -265,8 +285,8 @@ if [[ "$MODE" == smoke ]]; then
   log "smoke against $name"
   start_server "$name"
   rc=0
-  timeout 120 "$BIN/loadgen" --proto "$(proto_of "$name")" --addr "127.0.0.1:$SERVER_PORT" \
-    --server-pid "$SERVER_PID" --server "$name" --mode fanout --clients 20 --rooms 2 \
+  timeout 120 "$BIN/loadgen" --proto "$(proto_of "$name")" --path "$(path_of "$name")" \
+    --addr "127.0.0.1:$SERVER_PORT" --server-pid "$SERVER_PID" --server "$name" --mode fanout --clients 20 --rooms 2 \
     --rate 400 --duration 1 --p99-limit-ms 2000 --drain 5 >"$RESULTS" || rc=$?
   cleanup
   cat "$RESULTS"

@@ -115,7 +115,7 @@ impl app::room::Handlers for App {
     }
 
     async fn leave(&self, cx: &app::Ctx<()>, m: app::room::Leave) {
-        cx.rooms().leave(&m.room);
+        let _was_member = cx.rooms().leave(&m.room);
     }
 
     async fn say(&self, cx: &app::Ctx<()>, m: app::room::Say) {

@@ -12,19 +12,30 @@ pub mod chat {
     }
 
     pub mod rooms {
+        /// Every room id a client sends is checked before a handler runs:
+        /// not empty, and no longer than the server's room-name cap, so an
+        /// oversized id is refused with an `invalid_payload` frame naming
+        /// `roomId` before it is logged, looked up or broadcast.
+        fn room_id(id: &str) -> Result<(), String> {
+            zocket::validate::not_empty(id)?;
+            zocket::validate::max_len::<{ crate::MAX_ROOM_ID_LEN }>(id)
+        }
+
         #[incoming]
         pub struct Join {
-            #[zocket(validate = zocket::validate::not_empty)]
+            #[zocket(validate = room_id)]
             pub room_id: String,
         }
 
         #[incoming]
         pub struct Leave {
+            #[zocket(validate = room_id)]
             pub room_id: String,
         }
 
         #[incoming]
         pub struct Message {
+            #[zocket(validate = room_id)]
             pub room_id: String,
             pub content: String,
         }
@@ -33,6 +44,7 @@ pub mod chat {
         /// `rooms.onMembers` to the sender alone.
         #[incoming]
         pub struct Members {
+            #[zocket(validate = room_id)]
             pub room_id: String,
         }
 
@@ -65,7 +77,84 @@ pub mod chat {
     }
 }
 
+pub mod cli;
 pub mod web;
+
+/// The longest room id the chat accepts, in bytes: zocket's default
+/// `Config::max_room_name_len`. Checked on every message that names a room
+/// (not only on join, where zocket would refuse it anyway) so that a peer
+/// cannot make the server log or echo kilobytes of room id.
+pub const MAX_ROOM_ID_LEN: usize = 255;
+
+/// How many characters of a peer-supplied string [`shown`] keeps.
+pub const SHOWN_CHARS: usize = 64;
+
+/// A peer-supplied string made safe for a log line: Debug-quoted, so a
+/// `\n` cannot start a forged line and an `ESC [` sequence cannot reach the
+/// operator's terminal, and cut to [`SHOWN_CHARS`] characters (then `…`
+/// after the closing quote, outside what the peer sent) so one client
+/// cannot flood the log. Use it as `tracing::info!(user = ?shown(name))`.
+pub fn shown(s: &str) -> Shown<'_> {
+    Shown(s)
+}
+
+/// See [`shown`].
+#[derive(Clone, Copy)]
+pub struct Shown<'a>(&'a str);
+
+impl std::fmt::Debug for Shown<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0.char_indices().nth(SHOWN_CHARS) {
+            None => write!(f, "{:?}", self.0),
+            Some((cut, _)) => write!(f, "{:?}…", &self.0[..cut]),
+        }
+    }
+}
+
+/// At most `max` of `items` through [`shown`], then how many were left
+/// out: for lists a peer controls the length of (the rooms it joined).
+pub fn shown_list<'a>(
+    items: impl IntoIterator<Item = &'a str>,
+    max: usize,
+) -> impl std::fmt::Debug + 'a {
+    struct List<'a> {
+        head: Vec<Shown<'a>>,
+        more: usize,
+    }
+    impl std::fmt::Debug for List<'_> {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            let mut list = f.debug_list();
+            list.entries(&self.head);
+            if self.more > 0 {
+                list.entry(&format_args!("… {} more", self.more));
+            }
+            list.finish()
+        }
+    }
+    let mut items = items.into_iter();
+    let head = items.by_ref().take(max).map(shown).collect();
+    List {
+        head,
+        more: items.count(),
+    }
+}
+
+/// Completes on Ctrl-C (SIGINT) or SIGTERM: zocket's own, which installs
+/// its handlers when called (call it before binding or printing).
+pub use zocket::shutdown_signal;
+
+/// The examples' log set-up: `RUST_LOG` (default `info`) to stdout, with
+/// colours only on a terminal, so that logs piped to a file or a collector
+/// hold no escape sequences of our own.
+pub fn init_tracing() {
+    use std::io::IsTerminal;
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_ansi(std::io::stdout().is_terminal())
+        .init();
+}
 
 /// Where the chat router's TypeScript lives in the repository, relative to
 /// the workspace root.
@@ -87,7 +176,8 @@ pub mod server {
     use std::sync::{LazyLock, Mutex};
 
     use super::chat::{self, rooms};
-    use zocket::{ClientId, Reject};
+    use super::{shown, shown_list};
+    use zocket::{ClientId, ErrorCode, Reject};
 
     /// The chat application. Rooms live in zocket's room map, which knows
     /// connections by id; the names behind the ids are in [`NAMES`].
@@ -119,7 +209,7 @@ pub mod server {
             headers: chat::Headers,
             client_id: &ClientId,
         ) -> Result<User, Reject> {
-            tracing::info!(%client_id, user = %headers.user_name, "connected");
+            tracing::info!(%client_id, user = ?shown(&headers.user_name), "connected");
             names().insert(client_id.clone(), headers.user_name.clone());
             Ok(User {
                 user_name: headers.user_name,
@@ -143,21 +233,48 @@ pub mod server {
                     .except_self()
                     .to_room([room_id]);
             }
-            let rooms: Vec<&str> = rooms.iter().map(String::as_str).collect();
             tracing::info!(
-                user = %cx.user_name,
+                user = ?shown(&cx.user_name),
                 client_id = %cx.client_id(),
-                rooms = %if rooms.is_empty() { "none".to_owned() } else { rooms.join(", ") },
+                rooms = ?shown_list(rooms.iter().map(String::as_str), 8),
                 "disconnected"
             );
         }
     }
 
+    /// Refuses a message about a room the sender is not in, with a typed
+    /// error frame so the client learns why nothing happened. Without the
+    /// check a client could post (`message`), read member lists
+    /// (`members`) or announce its name (`leave`) in any room.
+    fn require_member(cx: &chat::Ctx<User>, room_id: &str, what: &'static str) -> bool {
+        if cx.rooms().has(room_id) {
+            return true;
+        }
+        tracing::info!(user = ?shown(&cx.user_name), room = ?shown(room_id), "{what} of a room not joined");
+        cx.reply_error(ErrorCode::HandlerError, NOT_A_MEMBER);
+        false
+    }
+
+    /// The `message` of the error frame for a room the sender is not in.
+    pub const NOT_A_MEMBER: &str = "not a member of this room";
+    /// The `message` of the error frame for joining a room twice.
+    pub const ALREADY_A_MEMBER: &str = "already a member of this room";
+
     impl rooms::Handlers for Chat {
         async fn join(&self, cx: &chat::Ctx<User>, message: rooms::Join) {
-            if let Err(error) = cx.rooms().join(&message.room_id) {
-                tracing::info!(user = %cx.user_name, %error, "join refused");
-                return;
+            match cx.rooms().join(&message.room_id) {
+                Ok(true) => {}
+                // Already in: the room heard about this user once; a second
+                // onJoin would let a client spam the room with notices.
+                Ok(false) => {
+                    cx.reply_error(ErrorCode::HandlerError, ALREADY_A_MEMBER);
+                    return;
+                }
+                // zocket has sent the client a room_limit frame already.
+                Err(error) => {
+                    tracing::info!(user = ?shown(&cx.user_name), %error, "join refused");
+                    return;
+                }
             }
             cx.send()
                 .rooms()
@@ -171,7 +288,9 @@ pub mod server {
         async fn leave(&self, cx: &chat::Ctx<User>, message: rooms::Leave) {
             // Leave first, so that a member list asked for on this notice
             // no longer has the leaver; then tell the room and the leaver.
+            // Only a member's leave is news to anyone.
             if !cx.rooms().leave(&message.room_id) {
+                require_member(cx, &message.room_id, "leave");
                 return;
             }
             let notice = rooms::OnLeave {
@@ -186,8 +305,7 @@ pub mod server {
         }
 
         async fn members(&self, cx: &chat::Ctx<User>, message: rooms::Members) {
-            if !cx.rooms().has(&message.room_id) {
-                tracing::info!(user = %cx.user_name, room = %message.room_id, "members of a room not joined");
+            if !require_member(cx, &message.room_id, "members") {
                 return;
             }
             let ids = cx.rooms().members(&message.room_id);
@@ -206,8 +324,7 @@ pub mod server {
         }
 
         async fn message(&self, cx: &chat::Ctx<User>, message: rooms::Message) {
-            if !cx.rooms().has(&message.room_id) {
-                tracing::info!(user = %cx.user_name, room = %message.room_id, "message to a room not joined");
+            if !require_member(cx, &message.room_id, "message") {
                 return;
             }
             cx.send()
@@ -220,5 +337,36 @@ pub mod server {
                 })
                 .to_room([&message.room_id]);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{shown, shown_list, SHOWN_CHARS};
+
+    #[test]
+    fn shown_escapes_control_characters() {
+        assert_eq!(
+            format!("{:?}", shown("a\nFORGED\x1b[2J\"")),
+            r#""a\nFORGED\u{1b}[2J\"""#
+        );
+    }
+
+    #[test]
+    fn shown_cuts_at_a_character_boundary_outside_the_quotes() {
+        let exact = "é".repeat(SHOWN_CHARS);
+        assert_eq!(format!("{:?}", shown(&exact)), format!("\"{exact}\""));
+        let long = format!("{exact}tail");
+        assert_eq!(format!("{:?}", shown(&long)), format!("\"{exact}\"…"));
+    }
+
+    #[test]
+    fn shown_list_says_how_many_it_left_out() {
+        let rooms = ["a", "b\n", "c"];
+        assert_eq!(
+            format!("{:?}", shown_list(rooms, 8)),
+            r#"["a", "b\n", "c"]"#
+        );
+        assert_eq!(format!("{:?}", shown_list(rooms, 1)), r#"["a", … 2 more]"#);
     }
 }

@@ -38,8 +38,11 @@ pub async fn serve(
 pub static ASSETS: &[(&str, &str, &str)] = include!(concat!(env!("OUT_DIR"), "/web_assets.rs"));
 
 /// An axum router serving the page and, by upgrade on `/`, `websocket`
-/// (zocket's endpoint: `Zocket::method_router()`).
-pub fn router(websocket: MethodRouter) -> axum::Router {
+/// (zocket's endpoint: `Zocket::method_router()`). Generic over the state
+/// type so it merges into an app with a state of its own (`chat-axum`):
+/// the page's handlers use none, and the page connects to `/` of its own
+/// host, so wherever else the app mounts zocket, `/` must upgrade too.
+pub fn router<S: Clone + Send + Sync + 'static>(websocket: MethodRouter) -> axum::Router<S> {
     let mut router = axum::Router::new().route(
         "/",
         get(move |request: Request| {

@@ -96,10 +96,13 @@ async fn page_and_websocket_share_the_root_path() {
         alice.recv_text().await,
         r#"{"type":"rooms.onMembers","payload":{"roomId":"general","members":["Alice"]}}"#
     );
-    // Not a member: no answer; the next frame is the answer to the next
-    // question.
+    // Not a member: no list, a typed error to the asker instead.
     bob.send_text(r#"{"type":"rooms.members","payload":{"roomId":"general"}}"#)
         .await;
+    assert_eq!(
+        bob.recv_text().await,
+        r#"{"type":"zocket.error","payload":{"code":"handler_error","message":"not a member of this room","for":"rooms.members"}}"#
+    );
     bob.send_text(r#"{"type":"rooms.join","payload":{"roomId":"b"}}"#)
         .await;
     assert_eq!(

@@ -49,10 +49,14 @@ async fn chat_flows_use_the_original_frames() {
         zocket::chrono::DateTime::parse_from_rfc3339(&ts).expect("RFC 3339 timestamp");
     }
 
-    // A message to a room not joined is ignored by the chat app; the next
-    // frame anon sees is the leave.
+    // A message to a room not joined reaches no one; its sender alone gets
+    // a typed error.
     anon.send_text(r#"{"type":"rooms.message","payload":{"roomId":"elsewhere","content":"x"}}"#)
         .await;
+    assert_eq!(
+        anon.recv_text().await,
+        r#"{"type":"zocket.error","payload":{"code":"handler_error","message":"not a member of this room","for":"rooms.message"}}"#
+    );
     anon.send_text(r#"{"type":"rooms.leave","payload":{"roomId":"general"}}"#)
         .await;
     let left = r#"{"type":"rooms.onLeave","payload":{"roomId":"general","userName":"Anonymous"}}"#;

@@ -38,7 +38,7 @@ pub use echo::Echo;
 pub use hub::RoomError;
 pub use router::{Dispatch, Refusal, Reject};
 pub use send::{Outbound, Sender, ServerRouter};
-pub use serve::{next_signal as shutdown_signal, serve_router};
+pub use serve::{serve_router, shutdown_signal};
 pub use server::{Handle, Zocket};
 
 #[doc(hidden)]

@@ -146,36 +146,55 @@ fn is_connection_error(error: &std::io::Error) -> bool {
 
 /// Completes at the first SIGINT (Ctrl-C) or SIGTERM (what systemd, Docker
 /// and Kubernetes send), and cancels `again` at the second.
-pub(crate) async fn signals(again: CancellationToken) {
-    next_signal().await;
-    tracing::info!("shutting down (a second signal exits at once)");
-    tokio::spawn(async move {
-        next_signal().await;
-        again.cancel();
-    });
+pub(crate) fn signals(again: CancellationToken) -> impl Future<Output = ()> + Send + 'static {
+    let first = shutdown_signal();
+    async move {
+        first.await;
+        tokio::spawn(async move {
+            shutdown_signal().await;
+            again.cancel();
+        });
+    }
 }
 
-/// The next SIGINT or SIGTERM.
-pub async fn next_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Completes on Ctrl-C (SIGINT) or SIGTERM, whichever comes first: service
+/// managers, `docker stop` and Kubernetes stop a process with SIGTERM, and
+/// without a handler for it the process dies on the spot, so no
+/// `on_disconnect` runs and clients see a reset instead of a 1001 close.
+///
+/// Not an `async fn` on purpose: the handlers are installed when this is
+/// called, not when the future is first polled, so a SIGTERM that arrives
+/// right after `LISTENING` is printed (a test, a supervisor) already finds
+/// them. Call it before binding or printing.
+pub fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send + 'static {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = ctrl_c => {}
-                    _ = term.recv() => {}
+        let interrupt = signal(SignalKind::interrupt());
+        let terminate = signal(SignalKind::terminate());
+        async move {
+            let (mut interrupt, mut terminate) = match (interrupt, terminate) {
+                (Ok(interrupt), Ok(terminate)) => (interrupt, terminate),
+                (Err(error), _) | (_, Err(error)) => {
+                    // Nothing to wait on: run until killed rather than
+                    // stop at once.
+                    tracing::error!(%error, "cannot install signal handlers");
+                    return std::future::pending().await;
                 }
-            }
-            Err(error) => {
-                tracing::warn!(%error, "cannot listen for SIGTERM; Ctrl-C only");
-                ctrl_c.await;
-            }
+            };
+            let name = tokio::select! {
+                _ = interrupt.recv() => "SIGINT",
+                _ = terminate.recv() => "SIGTERM",
+            };
+            tracing::info!(signal = name, "shutting down");
         }
     }
     #[cfg(not(unix))]
-    ctrl_c.await;
+    async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::error!(%error, "cannot wait for Ctrl-C");
+            return std::future::pending().await;
+        }
+        tracing::info!("Ctrl-C: shutting down");
+    }
 }

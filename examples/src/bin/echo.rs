@@ -4,7 +4,8 @@
 //! WebSocket conformance runs (`.ci/hardening.sh`).
 //!
 //! `cargo run -p zocket-examples --bin echo -- --addr 127.0.0.1:0`
-//! prints `LISTENING <port>` once bound.
+//! prints `LISTENING <port>` once bound; stops gracefully on Ctrl-C or
+//! SIGTERM.
 
 use clap::Parser;
 use zocket::Config;
@@ -28,16 +29,19 @@ struct Args {
     /// thousands of messages per second on one connection).
     #[arg(long)]
     no_rate_limit: bool,
+    /// Serve the endpoint mounted in an axum `Router` under plain
+    /// `axum::serve` instead of zocket's accept loop: CI runs the
+    /// conformance suite both ways, since a connection must behave the same
+    /// whatever serves its HTTP.
+    #[arg(long)]
+    axum: bool,
 }
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .init();
+    zocket_examples::init_tracing();
     let args = Args::parse();
+    let shutdown = zocket_examples::shutdown_signal();
     let mut config = Config::default();
     if let Some(max) = args.max_message_size {
         config = config.max_message_size(max);
@@ -53,9 +57,18 @@ async fn main() -> std::io::Result<()> {
     // Scripts read the port from this line.
     println!("LISTENING {}", addr.port());
     tracing::info!("echo server on ws://{addr}/");
-    zocket::Echo::new(config)
-        .serve_with_shutdown(listener, async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await
+    let echo = zocket::Echo::new(config);
+    if !args.axum {
+        return echo.serve_with_shutdown(listener, shutdown).await;
+    }
+    let app = echo.clone().into_router();
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        shutdown.await;
+        echo.shutdown().await;
+    })
+    .await
 }
