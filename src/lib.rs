@@ -52,8 +52,8 @@
 //! See [`typescript`] for the mapping.
 
 pub use zocket_core::{
-    close, validate, ClientId, ErrorCode, ErrorPayload, Incoming, Message, MessageSet, NoHeaders,
-    Outgoing, Router, Timestamp, Validate, ValidationError,
+    close, validate, CallError, ClientId, ErrorCode, ErrorPayload, Incoming, Message, MessageSet,
+    NoError, NoHeaders, Outgoing, Request, Router, Timestamp, Validate, ValidationError,
 };
 pub use zocket_macros::{headers, incoming, outgoing, router};
 
@@ -83,8 +83,8 @@ pub use ts_rs;
 #[cfg(feature = "client")]
 pub mod client {
     pub use zocket_client::{
-        Backoff, Client, ClientBuilder, ClientConfig, CloseInfo, ConnectError, HeaderTransport,
-        Messages, SendError, State, Subscription,
+        Backoff, Call, CallError, Client, ClientBuilder, ClientConfig, CloseInfo, ConnectError,
+        HeaderTransport, Messages, SendError, State, Subscription,
     };
 }
 
@@ -99,8 +99,8 @@ pub mod __private {
     #[cfg(feature = "typescript")]
     pub use ts_rs::{self, TS};
     pub use zocket_core::{
-        ClientId, FrameError, Incoming, Message, MessageSet, NoHeaders, Outgoing, Router, Validate,
-        ValidationError,
+        CallError, ClientId, FrameError, Incoming, Message, MessageSet, NoError, NoHeaders,
+        Outgoing, Request, Router, Validate, ValidationError,
     };
     /// Without the feature, a derive that does nothing but accept `#[ts]`.
     #[cfg(not(feature = "typescript"))]
@@ -109,13 +109,13 @@ pub mod __private {
     #[cfg(feature = "server")]
     pub mod server {
         pub use zocket_runtime::{
-            Ctx, Dispatch, Outbound, Refusal, Reject, Sender, ServerRouter, Zocket,
+            answer, Ctx, Dispatch, Outbound, Refusal, Reject, Sender, ServerRouter, Zocket,
         };
     }
 
     #[cfg(feature = "client")]
     pub mod client {
-        pub use zocket_client::{Client, ClientRouter, Core, SendError, Subscription};
+        pub use zocket_client::{Call, Client, ClientRouter, Core, SendError, Subscription};
     }
 }
 

@@ -94,6 +94,33 @@ impl Writer {
         self.line(&format!("{}: {{ $payload: {type_name} }};", ts_key(key)));
     }
 
+    /// A message declared with a reply or an error type:
+    /// `key: { $payload: TypeName; $reply: R; $error: E };` (`$reply: null`
+    /// for no reply type, no `$error` for no error type).
+    pub fn request<M: TS + 'static, R: TS + 'static, E: TS + 'static>(
+        &mut self,
+        key: &str,
+        type_name: &str,
+        has_reply: bool,
+        has_error: bool,
+    ) {
+        self.declare::<M>(type_name);
+        let reply = if has_reply {
+            self.refer::<R>()
+        } else {
+            "null".to_owned()
+        };
+        let error = if has_error {
+            format!(" $error: {};", self.refer::<E>())
+        } else {
+            String::new()
+        };
+        self.line(&format!(
+            "{}: {{ $payload: {type_name}; $reply: {reply};{error} }};",
+            ts_key(key)
+        ));
+    }
+
     pub fn finish(self) -> String {
         let mut out = format!(
             "// The `{}` zocket router, for zocket's TypeScript client (clients/ts).\n\
@@ -148,34 +175,47 @@ impl Writer {
         struct Visit<'a>(&'a mut Writer);
         impl TypeVisitor for Visit<'_> {
             fn visit<U: TS + 'static + ?Sized>(&mut self) {
-                // Primitives and the like have no declaration of their own.
-                if U::output_path().is_none() {
-                    return;
-                }
-                let id = TypeId::of::<U::WithoutGenerics>();
-                if self.0.seen.contains(&id) {
-                    return;
-                }
-                self.0.seen.push(id);
-                let name = U::ident(&self.0.cfg);
-                self.0
-                    .claim(&name, &format!("`{}`", std::any::type_name::<U>()));
-                let mut decl = U::docs().unwrap_or_default();
-                let full = U::WithoutGenerics::decl(&self.0.cfg);
-                match full.split_once(" = ") {
-                    Some((head, body)) => {
-                        let body = body.trim().strip_suffix(';').unwrap_or(body);
-                        let _ = write!(decl, "export {head} = {};", pretty(body));
-                    }
-                    None => {
-                        let _ = write!(decl, "export {full}");
-                    }
-                }
-                self.0.decls.push(decl);
-                self.0.dependencies::<U::WithoutGenerics>();
+                self.0.dependency::<U>();
             }
         }
         T::visit_dependencies(&mut Visit(self));
+    }
+
+    /// Declares a type a payload (or a reply) refers to, once, then the
+    /// types it refers to.
+    fn dependency<U: TS + 'static + ?Sized>(&mut self) {
+        // Primitives and the like have no declaration of their own.
+        if U::output_path().is_none() {
+            return;
+        }
+        let id = TypeId::of::<U::WithoutGenerics>();
+        if self.seen.contains(&id) {
+            return;
+        }
+        self.seen.push(id);
+        let name = U::ident(&self.cfg);
+        self.claim(&name, &format!("`{}`", std::any::type_name::<U>()));
+        let mut decl = U::docs().unwrap_or_default();
+        let full = U::WithoutGenerics::decl(&self.cfg);
+        match full.split_once(" = ") {
+            Some((head, body)) => {
+                let body = body.trim().strip_suffix(';').unwrap_or(body);
+                let _ = write!(decl, "export {head} = {};", pretty(body));
+            }
+            None => {
+                let _ = write!(decl, "export {full}");
+            }
+        }
+        self.decls.push(decl);
+        self.dependencies::<U::WithoutGenerics>();
+    }
+
+    /// The TypeScript name of a reply or error type, declared if it is a
+    /// named type.
+    fn refer<T: TS + 'static>(&mut self) -> String {
+        self.dependency::<T>();
+        self.dependencies::<T>();
+        T::name(&self.cfg)
     }
 }
 

@@ -21,7 +21,9 @@ pub mod chat {
             zocket::validate::max_len::<{ crate::MAX_ROOM_ID_LEN }>(id)
         }
 
-        #[incoming]
+        /// As a request, answered with the room and its member count, or a
+        /// typed `ChatError` (already a member, refused).
+        #[incoming(reply = crate::Joined, error = crate::ChatError)]
         pub struct Join {
             #[zocket(validate = room_id)]
             pub room_id: String,
@@ -40,9 +42,10 @@ pub mod chat {
             pub content: String,
         }
 
-        /// Asks who is in a room the sender has joined; answered with
-        /// `rooms.onMembers` to the sender alone.
-        #[incoming]
+        /// Asks who is in a room the sender has joined. As a request (with an
+        /// `rpcId`) the reply is the member list; sent as a plain message it
+        /// is answered with `rooms.onMembers` to the sender alone, as before.
+        #[incoming(reply = OnMembers, error = crate::ChatError)]
         pub struct Members {
             #[zocket(validate = room_id)]
             pub room_id: String,
@@ -79,6 +82,41 @@ pub mod chat {
 
 pub mod cli;
 pub mod web;
+
+/// The reply to a `rooms.join` request.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, zocket::ts_rs::TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(crate = "zocket::ts_rs")]
+pub struct Joined {
+    pub room_id: String,
+    /// Members of the room on this server, the joiner included.
+    pub members: usize,
+}
+
+/// Why the chat did not do what a client asked: the typed error of its
+/// requests, in the error frame's `data` (`{"kind":"notMember"}`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, zocket::ts_rs::TS)]
+#[serde(tag = "kind", rename_all = "camelCase")]
+#[ts(crate = "zocket::ts_rs")]
+pub enum ChatError {
+    /// The room is not one the sender joined.
+    NotMember,
+    /// A join of a room the sender is in already.
+    AlreadyMember,
+    /// zocket refused the join: the room id is too long, or the connection
+    /// is in as many rooms as it may be.
+    Refused { reason: String },
+}
+
+impl std::fmt::Display for ChatError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ChatError::NotMember => f.write_str(server::NOT_A_MEMBER),
+            ChatError::AlreadyMember => f.write_str(server::ALREADY_A_MEMBER),
+            ChatError::Refused { reason } => write!(f, "join refused: {reason}"),
+        }
+    }
+}
 
 /// The longest room id the chat accepts, in bytes: zocket's default
 /// `Config::max_room_name_len`. Checked on every message that names a room
@@ -176,7 +214,7 @@ pub mod server {
     use std::sync::{LazyLock, Mutex};
 
     use super::chat::{self, rooms};
-    use super::{shown, shown_list};
+    use super::{shown, shown_list, ChatError, Joined};
     use zocket::{ClientId, ErrorCode, Reject};
 
     /// The chat application. Rooms live in zocket's room map, which knows
@@ -255,25 +293,38 @@ pub mod server {
         false
     }
 
+    /// The typed form of [`require_member`], for handlers that answer
+    /// requests.
+    fn member_of(cx: &chat::Ctx<User>, room_id: &str, what: &'static str) -> Result<(), ChatError> {
+        if cx.rooms().has(room_id) {
+            return Ok(());
+        }
+        tracing::info!(user = ?shown(&cx.user_name), room = ?shown(room_id), "{what} of a room not joined");
+        Err(ChatError::NotMember)
+    }
+
     /// The `message` of the error frame for a room the sender is not in.
     pub const NOT_A_MEMBER: &str = "not a member of this room";
     /// The `message` of the error frame for joining a room twice.
     pub const ALREADY_A_MEMBER: &str = "already a member of this room";
 
     impl rooms::Handlers for Chat {
-        async fn join(&self, cx: &chat::Ctx<User>, message: rooms::Join) {
+        async fn join(
+            &self,
+            cx: &chat::Ctx<User>,
+            message: rooms::Join,
+        ) -> Result<Joined, ChatError> {
             match cx.rooms().join(&message.room_id) {
                 Ok(true) => {}
                 // Already in: the room heard about this user once; a second
                 // onJoin would let a client spam the room with notices.
-                Ok(false) => {
-                    cx.reply_error(ErrorCode::HandlerError, ALREADY_A_MEMBER);
-                    return;
-                }
-                // zocket has sent the client a room_limit frame already.
+                Ok(false) => return Err(ChatError::AlreadyMember),
+                // zocket has sent the client a room_limit frame too.
                 Err(error) => {
                     tracing::info!(user = ?shown(&cx.user_name), %error, "join refused");
-                    return;
+                    return Err(ChatError::Refused {
+                        reason: error.to_string(),
+                    });
                 }
             }
             cx.send()
@@ -283,6 +334,11 @@ pub mod server {
                     user_name: cx.user_name.clone(),
                 })
                 .to_room([&message.room_id]);
+            let members = cx.rooms().len(&message.room_id);
+            Ok(Joined {
+                room_id: message.room_id,
+                members,
+            })
         }
 
         async fn leave(&self, cx: &chat::Ctx<User>, message: rooms::Leave) {
@@ -304,23 +360,31 @@ pub mod server {
             cx.send().rooms().on_leave(notice).to([cx.client_id()]);
         }
 
-        async fn members(&self, cx: &chat::Ctx<User>, message: rooms::Members) {
-            if !require_member(cx, &message.room_id, "members") {
-                return;
-            }
+        async fn members(
+            &self,
+            cx: &chat::Ctx<User>,
+            message: rooms::Members,
+        ) -> Result<rooms::OnMembers, ChatError> {
+            member_of(cx, &message.room_id, "members")?;
             let ids = cx.rooms().members(&message.room_id);
             let mut members: Vec<String> = {
                 let names = names();
                 ids.iter().filter_map(|id| names.get(id).cloned()).collect()
             };
             members.sort_by_key(|name| name.to_lowercase());
-            cx.send()
-                .rooms()
-                .on_members(rooms::OnMembers {
-                    room_id: message.room_id,
-                    members,
-                })
-                .to([cx.client_id()]);
+            let roster = rooms::OnMembers {
+                room_id: message.room_id,
+                members,
+            };
+            // Sent as a plain message (no rpcId), the answer is a message
+            // to the sender, as before requests existed.
+            if !cx.is_request() {
+                cx.send()
+                    .rooms()
+                    .on_members(roster.clone())
+                    .to([cx.client_id()]);
+            }
+            Ok(roster)
         }
 
         async fn message(&self, cx: &chat::Ctx<User>, message: rooms::Message) {

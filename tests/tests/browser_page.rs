@@ -101,7 +101,7 @@ async fn page_and_websocket_share_the_root_path() {
         .await;
     assert_eq!(
         bob.recv_text().await,
-        r#"{"type":"zocket.error","payload":{"code":"handler_error","message":"not a member of this room","for":"rooms.members"}}"#
+        r#"{"type":"zocket.error","payload":{"code":"handler_error","message":"not a member of this room","for":"rooms.members","data":{"kind":"notMember"}}}"#
     );
     bob.send_text(r#"{"type":"rooms.join","payload":{"roomId":"b"}}"#)
         .await;

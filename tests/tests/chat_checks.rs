@@ -23,6 +23,14 @@ fn not_member(for_type: &str) -> String {
     error("handler_error", "not a member of this room", for_type)
 }
 
+/// The error frame of a handler that fails with a typed `ChatError`: the
+/// same frame, its `data` the error.
+fn chat_error(message: &str, for_type: &str, kind: &str) -> String {
+    format!(
+        r#"{{"type":"zocket.error","payload":{{"code":"handler_error","message":"{message}","for":"{for_type}","data":{{"kind":"{kind}"}}}}}}"#
+    )
+}
+
 fn join(room: &str) -> String {
     json!({"type":"rooms.join","payload":{"roomId":room}}).to_string()
 }
@@ -102,10 +110,10 @@ async fn joining_twice_is_announced_once() {
     bob.send_text(&join("general")).await;
     assert_eq!(
         bob.recv_text().await,
-        error(
-            "handler_error",
+        chat_error(
             "already a member of this room",
-            "rooms.join"
+            "rooms.join",
+            "alreadyMember"
         )
     );
     bob.send_text(&message("general", "once")).await;
@@ -125,7 +133,10 @@ async fn room_handlers_refuse_rooms_not_joined() {
     mallory
         .send_text(r#"{"type":"rooms.members","payload":{"roomId":"general"}}"#)
         .await;
-    assert_eq!(mallory.recv_text().await, not_member("rooms.members"));
+    assert_eq!(
+        mallory.recv_text().await,
+        chat_error("not a member of this room", "rooms.members", "notMember")
+    );
 
     // Neither reached the room.
     alice.send_text(&message("general", "next")).await;

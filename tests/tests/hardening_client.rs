@@ -51,6 +51,7 @@ async fn error_frames_reach_on_error() {
             message: "must not be empty".into(),
             for_type: Some("room.ping".into()),
             path: Some("message".into()),
+            data: None,
         }
     );
     let second = tokio::time::timeout(WAIT, rx.recv())

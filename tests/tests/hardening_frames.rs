@@ -157,7 +157,7 @@ async fn rate_limit_answers_rate_limited_then_closes_with_1008() {
                 assert_eq!(
                     f,
                     json!({"type":"zocket.error","payload":{
-                        "code":"rate_limited","message":"too many messages; slow down","for":null}})
+                        "code":"rate_limited","message":"too many messages; slow down","for":"room.ping"}})
                 );
                 limited += 1;
             }

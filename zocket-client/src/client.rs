@@ -6,9 +6,14 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use parking_lot::Mutex;
+use std::future::Future;
 use tokio::sync::{mpsc, watch, Notify};
-use zocket_core::error::ErrorPayload;
-use zocket_core::{wire, Incoming, MessageSet, Outgoing, Router};
+
+use zocket_core::error::{ErrorCode, ErrorPayload};
+use zocket_core::rpc::{CallError, Pending, RawAnswer, Waiter};
+use zocket_core::{wire, Incoming, MessageSet, Outgoing, Request, Router};
+
+use crate::call::{answer_frame, Call};
 
 use crate::config::{Backoff, ClientConfig, HeaderTransport};
 use crate::conn;
@@ -20,6 +25,8 @@ use crate::queue::SendQueue;
 pub trait ClientRouter: Router + Sized {
     type Send<'a>: From<&'a Core<Self>>;
     type On<'a>: From<&'a Core<Self>>;
+    type Call<'a>: From<&'a Core<Self>>;
+    type Answer<'a>: From<&'a Core<Self>>;
 }
 
 /// Where the connection is.
@@ -43,7 +50,9 @@ pub struct CloseInfo {
 
 /// The shared state behind a [`Client`] and its accessors.
 pub struct Core<R: Router> {
-    pub(crate) queue: SendQueue,
+    pub(crate) queue: Arc<SendQueue>,
+    /// This client's calls waiting for their answers.
+    pub(crate) calls: Arc<Pending>,
     pub(crate) listeners: Arc<Listeners>,
     streams: Mutex<Vec<mpsc::UnboundedSender<R::Outgoing>>>,
     pub(crate) state: watch::Sender<State>,
@@ -66,6 +75,64 @@ impl<R: Router> Core<R> {
             return Err(SendError::Closed);
         }
         self.queue.push(wire::encode(message)?)
+    }
+
+    /// Sends `message` as a request. Called by the generated `call()`
+    /// accessors.
+    pub fn call<M: Incoming + Request>(&self, message: &M) -> Call<M> {
+        Call::new(self.config.call_timeout, self.start_call(message))
+    }
+
+    fn start_call<M: Incoming + Request>(
+        &self,
+        message: &M,
+    ) -> Result<Waiter, CallError<M::Error>> {
+        if self.closed.load(std::sync::atomic::Ordering::Acquire) {
+            return Err(CallError::Disconnected);
+        }
+        let (id, waiter) = self.calls.start().map_err(CallError::retype)?;
+        let frame =
+            wire::encode_request(message, &id).map_err(|e| CallError::NotSent(e.to_string()))?;
+        self.queue
+            .push_call(frame, Some(id))
+            .map_err(|e| CallError::NotSent(e.to_string()))?;
+        Ok(waiter)
+    }
+
+    /// Answers the server's requests of type `M` with `answerer`. Called by
+    /// the generated `answer()` accessors. One answerer per type: while
+    /// one is registered, later ones are not asked.
+    pub fn answer<M, F, Fut>(&self, answerer: F) -> Subscription
+    where
+        M: Outgoing + Request,
+        F: Fn(M) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<M::Reply, M::Error>> + Send + 'static,
+    {
+        let answerer = Arc::new(answerer);
+        self.listeners.add(
+            Key::Answer(M::TYPE),
+            Arc::new(move |any| {
+                let Some(asked) = any.downcast_ref::<Asked>() else {
+                    return;
+                };
+                let (queue, id) = (asked.queue.clone(), asked.id.clone());
+                let message = match wire::decode_payload::<M>(M::TYPE, &asked.payload) {
+                    Ok(message) => message,
+                    Err(error) => {
+                        let frame = wire::encode_error_to(&error.to_payload(), Some(&id));
+                        let _ = queue.push(frame);
+                        return;
+                    }
+                };
+                let answer = answerer(message);
+                tokio::spawn(async move {
+                    let frame = answer_frame::<M>(&id, answer.await);
+                    if let Err(error) = queue.push(frame) {
+                        tracing::warn!(%error, "answer to a server request not sent");
+                    }
+                });
+            }),
+        )
     }
 
     /// Adds a listener for `M`. Called by the generated accessors.
@@ -93,6 +160,12 @@ impl<R: Router> Core<R> {
                 return;
             }
         };
+        if let Some((id, answer)) = RawAnswer::from_frame(&env) {
+            if !self.calls.resolve(id, answer) {
+                tracing::debug!("answer to no pending call (timed out?); dropped");
+            }
+            return;
+        }
         if env.ty == wire::ERROR_TYPE {
             match serde_json::from_str::<ErrorPayload>(env.payload_str()) {
                 Ok(error) => {
@@ -101,6 +174,10 @@ impl<R: Router> Core<R> {
                 }
                 Err(error) => tracing::warn!(%error, "malformed zocket.error frame"),
             }
+            return;
+        }
+        if let Some(id) = env.rpc_id() {
+            self.asked(&env.ty, id, env.payload_str());
             return;
         }
         let message = match R::Outgoing::decode(&env.ty, env.payload_str()) {
@@ -115,6 +192,33 @@ impl<R: Router> Core<R> {
         let mut streams = self.streams.lock();
         if !streams.is_empty() {
             streams.retain(|tx| tx.send(message.clone()).is_ok());
+        }
+    }
+
+    /// Hands the server's request `id` to the answerer of its type: a
+    /// request goes to its answerer, not to listeners.
+    fn asked(&self, ty: &str, id: &str, payload: &str) {
+        let Some(ty) = R::Outgoing::TYPES.iter().find(|t| **t == ty) else {
+            let error = zocket_core::FrameError::UnknownType(ty.to_owned());
+            return self.refuse(id, error.to_payload());
+        };
+        let asked = Asked {
+            payload: payload.to_owned(),
+            id: id.into(),
+            queue: self.queue.clone(),
+        };
+        if !self.listeners.emit_first(Key::Answer(ty), &asked) {
+            let error =
+                ErrorPayload::new(ErrorCode::HandlerError, format!("no answerer for `{ty}`"))
+                    .for_type(*ty);
+            self.refuse(id, error);
+        }
+    }
+
+    /// Answers the server's request `id` with an error.
+    fn refuse(&self, id: &str, error: ErrorPayload) {
+        if let Err(e) = self.queue.push(wire::encode_error_to(&error, Some(id))) {
+            tracing::warn!(error = %e, "answer to a server request not sent");
         }
     }
 
@@ -221,7 +325,11 @@ impl<R: ClientRouter> ClientBuilder<R> {
         }
         let (state, _) = watch::channel(State::Connecting);
         let core = Arc::new(Core {
-            queue: SendQueue::new(self.config.max_queue),
+            queue: Arc::new(SendQueue::new(self.config.max_queue)),
+            calls: Pending::new(
+                format!("{:08x}-", rand::random::<u32>()),
+                self.config.max_pending_calls,
+            ),
             listeners: Arc::new(Listeners::default()),
             streams: Mutex::new(Vec::new()),
             state,
@@ -266,6 +374,18 @@ impl<R: ClientRouter> Client<R> {
     /// Typed sends: `client.send().rooms().join(Join { .. })`.
     pub fn send(&self) -> R::Send<'_> {
         R::Send::from(self.core())
+    }
+
+    /// Typed calls: `client.call().rooms().members(Members { .. }).await`
+    /// gives the handler's reply, or why there is none.
+    pub fn call(&self) -> R::Call<'_> {
+        R::Call::from(self.core())
+    }
+
+    /// Typed answers to the server's requests:
+    /// `client.answer().game().ask_move(|ask| async move { .. })`.
+    pub fn answer(&self) -> R::Answer<'_> {
+        R::Answer::from(self.core())
     }
 
     /// Typed listeners: `client.on().rooms().on_message(|m| ..)`.
@@ -351,6 +471,13 @@ impl<R: Router> Core<R> {
             .store(true, std::sync::atomic::Ordering::Release);
         self.control.notify_one();
     }
+}
+
+/// A server request handed to its answerer, which decodes it.
+struct Asked {
+    payload: String,
+    id: Box<str>,
+    queue: Arc<SendQueue>,
 }
 
 /// The stream returned by [`Client::messages`].

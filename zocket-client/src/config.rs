@@ -68,6 +68,13 @@ pub struct ClientConfig {
     pub connect_timeout: Duration,
     /// Where connection headers travel (default: the query string).
     pub header_transport: HeaderTransport,
+    /// How long a call waits for its answer unless it sets its own
+    /// (`.timeout(..)`), counted from the call, also while it waits in the
+    /// offline queue; zocket v1's 10 s.
+    pub call_timeout: Duration,
+    /// Calls pending at once; more fail with `CallError::TooManyCalls`
+    /// without being sent.
+    pub max_pending_calls: usize,
 }
 
 impl Default for ClientConfig {
@@ -78,6 +85,8 @@ impl Default for ClientConfig {
             idle_timeout: Duration::from_secs(45),
             connect_timeout: Duration::from_secs(10),
             header_transport: HeaderTransport::default(),
+            call_timeout: Duration::from_secs(10),
+            max_pending_calls: 1024,
         }
     }
 }

@@ -19,6 +19,7 @@ use zocket_core::Router;
 use crate::client::{CloseInfo, Core, State};
 use crate::dispatch::Key;
 use crate::error::ConnectError;
+use crate::queue::Queued;
 
 pub(crate) type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
@@ -79,6 +80,8 @@ pub(crate) async fn run<R: Router>(core: Arc<Core<R>>, first: Socket) {
         }
     }
     core.set_state(State::Closed);
+    // Calls still queued will never be sent.
+    core.calls.close();
 }
 
 /// Waits out the backoff delay. False when the client should stop.
@@ -109,19 +112,44 @@ async fn wait_before_retry<R: Router>(core: &Core<R>, attempt: u32) -> bool {
 /// Runs one connection until it ends, writing queued messages and
 /// dispatching incoming ones.
 async fn session<R: Router>(core: &Core<R>, socket: Socket) -> CloseInfo {
+    let mut sent_calls = Vec::new();
+    let info = session_calls(core, socket, &mut sent_calls).await;
+    // Calls written on this connection fail now, not at their timeout:
+    // their answers would have come on it. Calls still queued stay.
+    for id in sent_calls {
+        core.calls.fail(&id);
+    }
+    info
+}
+
+async fn session_calls<R: Router>(
+    core: &Core<R>,
+    socket: Socket,
+    sent_calls: &mut Vec<Box<str>>,
+) -> CloseInfo {
     let (mut sink, mut stream) = socket.split();
-    let mut batch: Vec<String> = Vec::new();
+    let mut batch: Vec<Queued> = Vec::new();
     let idle = core.config.idle_timeout;
     let mut last_heard = Instant::now();
     loop {
         tokio::select! {
             _ = core.queue.take_all(&mut batch) => {
                 let mut result = Ok(());
-                for frame in batch.drain(..) {
-                    result = sink.feed(Message::text(frame)).await;
+                for queued in batch.drain(..) {
+                    if let Some(id) = queued.rpc {
+                        // Timed out while queued: never sent.
+                        if !core.calls.contains(&id) {
+                            continue;
+                        }
+                        sent_calls.push(id);
+                    }
+                    result = sink.feed(Message::text(queued.frame)).await;
                     if result.is_err() {
                         break;
                     }
+                }
+                if sent_calls.len() > 2 * core.config.max_pending_calls {
+                    sent_calls.retain(|id| core.calls.contains(id));
                 }
                 if let Err(error) = result.and(sink.flush().await) {
                     tracing::warn!(%error, "write failed; messages of this batch may be lost");

@@ -14,6 +14,8 @@ type Callback = Arc<dyn Fn(&(dyn Any + Send + Sync)) + Send + Sync>;
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 pub(crate) enum Key {
     Message(&'static str),
+    /// The answerer of the server's requests of this type.
+    Answer(&'static str),
     Open,
     Close,
     Error,
@@ -50,6 +52,21 @@ impl Listeners {
         };
         for cb in callbacks {
             cb(value);
+        }
+    }
+
+    /// Calls the first listener of `key` only; false if there is none.
+    pub fn emit_first(&self, key: Key, value: &(dyn Any + Send + Sync)) -> bool {
+        let first = match self.by_key.lock().get(&key) {
+            Some(list) => list.first().map(|(_, cb)| cb.clone()),
+            None => None,
+        };
+        match first {
+            Some(cb) => {
+                cb(value);
+                true
+            }
+            None => false,
         }
     }
 

@@ -1,6 +1,7 @@
 //! zocket's typed Rust client on tokio. Use it through the `zocket` crate
 //! with a router's generated `Client` alias.
 
+mod call;
 mod client;
 mod config;
 mod conn;
@@ -8,8 +9,10 @@ mod dispatch;
 mod error;
 mod queue;
 
+pub use call::Call;
 pub use client::{Client, ClientBuilder, ClientRouter, CloseInfo, Core, Messages, State};
 pub use config::{Backoff, ClientConfig, HeaderTransport};
 pub use dispatch::Subscription;
 pub use error::{ConnectError, SendError};
 pub use zocket_core::error::{ErrorCode, ErrorPayload};
+pub use zocket_core::rpc::CallError;

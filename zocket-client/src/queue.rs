@@ -9,8 +9,15 @@ use tokio::sync::Notify;
 
 use crate::error::SendError;
 
+/// One frame waiting to be written; a call's frame carries its `rpcId`, so
+/// a call that gave up (timed out) while queued is never sent.
+pub(crate) struct Queued {
+    pub frame: String,
+    pub rpc: Option<Box<str>>,
+}
+
 pub(crate) struct SendQueue {
-    frames: Mutex<VecDeque<String>>,
+    frames: Mutex<VecDeque<Queued>>,
     capacity: usize,
     ready: Notify,
 }
@@ -25,20 +32,24 @@ impl SendQueue {
     }
 
     pub fn push(&self, frame: String) -> Result<(), SendError> {
+        self.push_call(frame, None)
+    }
+
+    pub fn push_call(&self, frame: String, rpc: Option<Box<str>>) -> Result<(), SendError> {
         let mut q = self.frames.lock();
         if q.len() >= self.capacity {
             return Err(SendError::QueueFull {
                 capacity: self.capacity,
             });
         }
-        q.push_back(frame);
+        q.push_back(Queued { frame, rpc });
         drop(q);
         self.ready.notify_one();
         Ok(())
     }
 
     /// Waits until frames are queued, then takes all of them.
-    pub async fn take_all(&self, out: &mut Vec<String>) {
+    pub async fn take_all(&self, out: &mut Vec<Queued>) {
         loop {
             {
                 let mut q = self.frames.lock();
@@ -71,7 +82,8 @@ mod tests {
         ));
         let mut out = Vec::new();
         q.take_all(&mut out).await;
-        assert_eq!(out, ["a", "b"]);
+        let frames: Vec<&str> = out.iter().map(|q| q.frame.as_str()).collect();
+        assert_eq!(frames, ["a", "b"]);
         assert_eq!(q.len(), 0);
         q.push("c".into()).unwrap();
     }

@@ -53,6 +53,29 @@ pub struct ErrorPayload {
     /// The wire path of the offending field, for `invalid_payload`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
+    /// A handler's typed application error, serialised, with code
+    /// `handler_error` (PROTOCOL.md § 10); absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<serde_json::Value>,
+}
+
+impl ErrorPayload {
+    /// An error about no message in particular.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        ErrorPayload {
+            code,
+            message: message.into(),
+            for_type: None,
+            path: None,
+            data: None,
+        }
+    }
+
+    /// Names the message type the error answers.
+    pub fn for_type(mut self, ty: impl Into<String>) -> Self {
+        self.for_type = Some(ty.into());
+        self
+    }
 }
 
 /// Why an incoming frame could not be turned into a message.
@@ -86,12 +109,14 @@ impl FrameError {
                 message: message.clone(),
                 for_type: None,
                 path: None,
+                data: None,
             },
             FrameError::UnknownType(ty) => ErrorPayload {
                 code: self.code(),
                 message: format!("unknown message type `{ty}`"),
                 for_type: Some(ty.clone()),
                 path: None,
+                data: None,
             },
             FrameError::InvalidPayload {
                 for_type,
@@ -102,6 +127,7 @@ impl FrameError {
                 message: message.clone(),
                 for_type: Some(for_type.clone()),
                 path: Some(path.clone()),
+                data: None,
             },
         }
     }

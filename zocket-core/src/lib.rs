@@ -10,6 +10,7 @@ pub mod headers;
 pub mod id;
 pub mod message;
 pub mod protocol;
+pub mod rpc;
 pub mod validate;
 pub mod wire;
 
@@ -17,8 +18,9 @@ pub use error::{ErrorCode, ErrorPayload, FrameError};
 pub use headers::{parse_headers, HeaderError, HeaderIssue};
 pub use id::ClientId;
 pub use message::{
-    Incoming, Message, MessageSet, NoHeaders, Outgoing, Router, Validate, ValidationError,
+    Incoming, Message, MessageSet, NoHeaders, Outgoing, Request, Router, Validate, ValidationError,
 };
+pub use rpc::{CallError, NoError};
 
 /// The time type for message fields: travels as an RFC 3339 string and
 /// arrives on the other side as a time again, not as a string.

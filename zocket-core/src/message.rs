@@ -15,6 +15,19 @@ pub trait Message: Serialize + DeserializeOwned + Validate + Send + Sync + 'stat
 /// A message the client sends and the server handles.
 pub trait Incoming: Message {}
 
+/// A message that can be sent as a request (PROTOCOL.md § 10): what the
+/// other side answers it with. Every incoming message is one (declared
+/// without `reply`, it answers `()`: an ack once its handler ran); an
+/// outgoing message is one when declared with `reply` or `error`.
+pub trait Request: Message {
+    /// The reply on success (`()` when none is declared).
+    type Reply: Serialize + DeserializeOwned + Send + 'static;
+    /// The handler's typed failure ([`NoError`](crate::rpc::NoError) when
+    /// none is declared). Travels as the error frame's `data`, its
+    /// `Display` as the `message`.
+    type Error: Serialize + DeserializeOwned + fmt::Display + Send + 'static;
+}
+
 /// A message the server sends and the client listens for.
 pub trait Outgoing: Message {}
 

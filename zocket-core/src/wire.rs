@@ -14,6 +14,7 @@ use serde_json::value::RawValue;
 
 use crate::error::{ErrorPayload, FrameError};
 use crate::message::{Message, Validate};
+use crate::rpc::{MAX_RPC_ID_LEN, RESPONSE_TYPE};
 
 /// The `type` of error frames the server sends.
 pub const ERROR_TYPE: &str = "zocket.error";
@@ -27,11 +28,30 @@ pub struct Envelope<'a> {
     /// defaults can be sent as `{"type":"ping"}`.
     #[serde(default, borrow)]
     pub payload: Option<&'a RawValue>,
+    /// Makes the frame a request (or, on `__rpc_res` and error frames, an
+    /// answer): see [`crate::rpc`].
+    #[serde(default, rename = "rpcId", borrow)]
+    pub rpc_id: Option<Cow<'a, str>>,
 }
 
 impl<'a> Envelope<'a> {
     pub fn parse(text: &'a str) -> Result<Self, FrameError> {
-        serde_json::from_str(text).map_err(|e| FrameError::InvalidJson(e.to_string()))
+        let env: Self =
+            serde_json::from_str(text).map_err(|e| FrameError::InvalidJson(e.to_string()))?;
+        if env
+            .rpc_id
+            .as_ref()
+            .is_some_and(|id| id.len() > MAX_RPC_ID_LEN)
+        {
+            return Err(FrameError::InvalidJson(format!(
+                "rpcId is longer than {MAX_RPC_ID_LEN} bytes"
+            )));
+        }
+        Ok(env)
+    }
+
+    pub fn rpc_id(&self) -> Option<&str> {
+        self.rpc_id.as_deref()
     }
 
     pub fn payload_str(&self) -> &'a str {
@@ -74,9 +94,41 @@ pub fn encode_as<T: Serialize + ?Sized>(
     ty: &str,
     payload: &T,
 ) -> Result<String, serde_json::Error> {
+    encode_frame(ty, None, payload)
+}
+
+/// A request: the frame of `payload` with an `rpcId` the other side echoes
+/// in its answer.
+pub fn encode_request<M: Message>(payload: &M, rpc_id: &str) -> Result<String, serde_json::Error> {
+    encode_frame(M::TYPE, Some(rpc_id), payload)
+}
+
+/// The successful answer to request `rpc_id`.
+pub fn encode_reply<T: Serialize + ?Sized>(
+    rpc_id: &str,
+    reply: &T,
+) -> Result<String, serde_json::Error> {
+    encode_frame(RESPONSE_TYPE, Some(rpc_id), reply)
+}
+
+/// A `zocket.error` frame, answering request `rpc_id` if given.
+pub fn encode_error_to(error: &ErrorPayload, rpc_id: Option<&str>) -> String {
+    encode_frame(ERROR_TYPE, rpc_id, error).expect("error payloads always serialise")
+}
+
+/// `{"type":..,"rpcId":..,"payload":..}`, `rpcId` left out when `None`.
+fn encode_frame<T: Serialize + ?Sized>(
+    ty: &str,
+    rpc_id: Option<&str>,
+    payload: &T,
+) -> Result<String, serde_json::Error> {
     let mut out = Vec::with_capacity(64);
     out.extend_from_slice(b"{\"type\":");
     serde_json::to_writer(&mut out, ty)?;
+    if let Some(id) = rpc_id {
+        out.extend_from_slice(b",\"rpcId\":");
+        serde_json::to_writer(&mut out, id)?;
+    }
     out.extend_from_slice(b",\"payload\":");
     serde_json::to_writer(&mut out, payload)?;
     out.push(b'}');
@@ -86,7 +138,7 @@ pub fn encode_as<T: Serialize + ?Sized>(
 
 /// Serialises a `zocket.error` frame.
 pub fn encode_error(error: &ErrorPayload) -> String {
-    encode_as(ERROR_TYPE, error).expect("error payloads always serialise")
+    encode_error_to(error, None)
 }
 
 #[cfg(test)]
@@ -164,7 +216,52 @@ mod tests {
                 message: "must not be empty".into(),
                 for_type: Some("rooms.join".into()),
                 path: Some("roomId".into()),
+                data: None,
             }
+        );
+    }
+
+    #[test]
+    fn requests_and_answers_have_the_v1_shape() {
+        let join = Join {
+            room_id: "general".into(),
+        };
+        assert_eq!(
+            encode_request(&join, "k3j9").unwrap(),
+            r#"{"type":"rooms.join","rpcId":"k3j9","payload":{"roomId":"general"}}"#
+        );
+        assert_eq!(
+            encode_reply("k3j9", &3).unwrap(),
+            r#"{"type":"__rpc_res","rpcId":"k3j9","payload":3}"#
+        );
+        assert_eq!(
+            encode_reply("k", &()).unwrap(),
+            r#"{"type":"__rpc_res","rpcId":"k","payload":null}"#
+        );
+        let error = ErrorPayload::new(ErrorCode::Refused, "no").for_type("rooms.join");
+        assert_eq!(
+            encode_error_to(&error, Some("k")),
+            r#"{"type":"zocket.error","rpcId":"k","payload":{"code":"refused","message":"no","for":"rooms.join"}}"#
+        );
+        let env = Envelope::parse(r#"{"type":"rooms.join","payload":{},"rpcId":"k3j9"}"#).unwrap();
+        assert_eq!(env.rpc_id(), Some("k3j9"));
+        assert!(Envelope::parse(r#"{"type":"a.b"}"#)
+            .unwrap()
+            .rpc_id()
+            .is_none());
+        let long = format!(
+            r#"{{"type":"a.b","rpcId":"{}"}}"#,
+            "x".repeat(MAX_RPC_ID_LEN + 1)
+        );
+        assert_eq!(
+            Envelope::parse(&long).unwrap_err().code(),
+            ErrorCode::InvalidJson
+        );
+        assert_eq!(
+            Envelope::parse(r#"{"type":"a.b","rpcId":5}"#)
+                .unwrap_err()
+                .code(),
+            ErrorCode::InvalidJson
         );
     }
 

@@ -1,7 +1,7 @@
 //! Reading zocket's own attributes off structs, fields and modules, and
 //! stripping them so the compiler never sees them.
 
-use syn::{Attribute, Expr, LitStr, Path};
+use syn::{Attribute, Expr, LitStr, Path, Type};
 
 use crate::ctxt::Ctxt;
 
@@ -43,6 +43,21 @@ fn is_zocket(attr: &Attribute) -> bool {
     attr.path().is_ident("zocket")
 }
 
+/// Sets an attribute's value once. A second value is an error, not a silent
+/// overwrite (serde's `Attr::set` does the same); parsing goes on so that
+/// every mistake is reported at once.
+fn set_once<T>(cx: &Ctxt, slot: &mut Option<T>, path: &Path, value: T) {
+    if slot.is_some() {
+        let name = path
+            .get_ident()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        cx.error(path, format!("duplicate zocket attribute `{name}`"));
+    } else {
+        *slot = Some(value);
+    }
+}
+
 /// zocket attributes found on a struct.
 #[derive(Default)]
 pub struct StructAttrs {
@@ -50,6 +65,10 @@ pub struct StructAttrs {
     pub role: Option<(Role, Attribute)>,
     pub rename: Option<LitStr>,
     pub validate: Option<Path>,
+    /// `reply = Type`: what a request of this message answers.
+    pub reply: Option<Type>,
+    /// `error = Type`: the handler's typed failure.
+    pub error: Option<Type>,
 }
 
 /// Takes the role and `#[zocket(..)]` attributes off a struct. A second role
@@ -70,14 +89,21 @@ pub fn take_struct_attrs(cx: &Ctxt, attrs: &mut Vec<Attribute>) -> StructAttrs {
             }
             if let syn::Meta::List(_) = &attr.meta {
                 let res = attr.parse_nested_meta(|meta| {
-                    if meta.path.is_ident("rename") && role != Role::Headers {
-                        out.rename = Some(meta.value()?.parse()?);
+                    if role == Role::Headers {
+                        Err(meta.error("`#[headers]` takes no arguments"))
+                    } else if meta.path.is_ident("rename") {
+                        set_once(cx, &mut out.rename, &meta.path, meta.value()?.parse()?);
+                        Ok(())
+                    } else if meta.path.is_ident("reply") {
+                        set_once(cx, &mut out.reply, &meta.path, meta.value()?.parse()?);
+                        Ok(())
+                    } else if meta.path.is_ident("error") {
+                        set_once(cx, &mut out.error, &meta.path, meta.value()?.parse()?);
                         Ok(())
                     } else {
                         Err(meta.error(format!(
-                            "unknown `#[{}]` argument; expected {}",
+                            "unknown `#[{}]` argument; expected `rename = \"wireName\"`, `reply = Type` or `error = Type`",
                             role.attr_name(),
-                            if role == Role::Headers { "none" } else { "`rename = \"wireName\"`" }
                         )))
                     }
                 });
@@ -93,10 +119,10 @@ pub fn take_struct_attrs(cx: &Ctxt, attrs: &mut Vec<Attribute>) -> StructAttrs {
         if is_zocket(attr) {
             let res = attr.parse_nested_meta(|meta| {
                 if meta.path.is_ident("validate") {
-                    out.validate = Some(meta.value()?.parse()?);
+                    set_once(cx, &mut out.validate, &meta.path, meta.value()?.parse()?);
                     Ok(())
                 } else if meta.path.is_ident("rename") {
-                    out.rename = Some(meta.value()?.parse()?);
+                    set_once(cx, &mut out.rename, &meta.path, meta.value()?.parse()?);
                     Ok(())
                 } else {
                     Err(meta.error(
@@ -135,17 +161,18 @@ pub fn take_field_attrs(cx: &Ctxt, attrs: &mut Vec<Attribute>) -> FieldAttrs {
         }
         let res = attr.parse_nested_meta(|meta| {
             if meta.path.is_ident("default") {
-                out.default = Some(if meta.input.peek(syn::Token![=]) {
+                let value = if meta.input.peek(syn::Token![=]) {
                     Some(meta.value()?.parse()?)
                 } else {
                     None
-                });
+                };
+                set_once(cx, &mut out.default, &meta.path, value);
                 Ok(())
             } else if meta.path.is_ident("validate") {
-                out.validate = Some(meta.value()?.parse()?);
+                set_once(cx, &mut out.validate, &meta.path, meta.value()?.parse()?);
                 Ok(())
             } else if meta.path.is_ident("rename") {
-                out.rename = Some(meta.value()?.parse()?);
+                set_once(cx, &mut out.rename, &meta.path, meta.value()?.parse()?);
                 Ok(())
             } else {
                 Err(meta.error(
@@ -180,7 +207,7 @@ pub fn take_mod_attrs(cx: &Ctxt, attrs: &mut Vec<Attribute>) -> Option<LitStr> {
         }
         let res = attr.parse_nested_meta(|meta| {
             if meta.path.is_ident("rename") {
-                rename = Some(meta.value()?.parse()?);
+                set_once(cx, &mut rename, &meta.path, meta.value()?.parse()?);
                 Ok(())
             } else {
                 Err(meta

@@ -1,7 +1,7 @@
 //! The router as the generators see it: namespaces, messages, fields, with
 //! wire names already worked out.
 
-use syn::{Ident, Path};
+use syn::{Ident, Path, Type};
 
 use crate::attr::Role;
 
@@ -37,6 +37,23 @@ pub struct Message {
     pub method: Ident,
     pub fields: Vec<Field>,
     pub validate: Option<Path>,
+    /// `reply = Type`: what a request of this message answers.
+    pub reply: Option<Type>,
+    /// `error = Type`: the handler's typed failure.
+    pub error: Option<Type>,
+}
+
+impl Message {
+    /// Whether it can be sent as a request: every incoming message can (an
+    /// ack without a reply type); an outgoing one when it declares what
+    /// answers it.
+    pub fn is_request(&self) -> bool {
+        match self.role {
+            Role::Incoming => true,
+            Role::Outgoing => self.reply.is_some() || self.error.is_some(),
+            Role::Headers => false,
+        }
+    }
 }
 
 pub struct Field {
@@ -54,6 +71,13 @@ impl Namespace {
     /// Whether this namespace or one below it declares a message of `role`.
     pub fn has(&self, role: Role) -> bool {
         self.messages(role).next().is_some() || self.children.iter().any(|c| c.has(role))
+    }
+
+    /// Whether this namespace or one below it declares an outgoing message
+    /// that clients answer.
+    pub fn has_answerable(&self) -> bool {
+        self.messages(Role::Outgoing).any(Message::is_request)
+            || self.children.iter().any(Namespace::has_answerable)
     }
 
     /// Children that declare messages of `role`.

@@ -98,6 +98,8 @@ fn namespace(
                             method: s.ident.clone(),
                             fields,
                             validate: attrs.validate,
+                            reply: None,
+                            error: None,
                         });
                     }
                     Role::Incoming | Role::Outgoing => {
@@ -128,6 +130,8 @@ fn namespace(
                             ),
                             fields,
                             validate: attrs.validate,
+                            reply: attrs.reply,
+                            error: attrs.error,
                         });
                     }
                 }

@@ -80,6 +80,17 @@ pub struct Config {
     pub max_http_connections: usize,
     /// Incoming messages per connection (token bucket); `None` disables it.
     pub rate_limit: Option<RateLimit>,
+    /// How long the server's own requests to a client (`.request(id)`)
+    /// wait for the answer unless the call sets its own timeout; zocket
+    /// v1's 10 s.
+    pub request_timeout: Duration,
+    /// Server requests one connection may have unanswered at once; more
+    /// fail with `CallError::TooManyCalls` without being sent.
+    pub max_pending_requests: usize,
+    /// Frames read and held while a handler runs (so that answers to the
+    /// server's requests get through meanwhile); past it the connection is
+    /// not read until the handler finishes.
+    pub max_read_ahead: usize,
 }
 
 impl Default for Config {
@@ -104,6 +115,9 @@ impl Default for Config {
                 per_second: 100,
                 burst: 200,
             }),
+            request_timeout: Duration::from_secs(10),
+            max_pending_requests: 1024,
+            max_read_ahead: 64,
         }
     }
 }
@@ -140,6 +154,9 @@ setters! {
     max_connections_per_ip: usize,
     max_http_connections: usize,
     rate_limit: Option<RateLimit>,
+    request_timeout: Duration,
+    max_pending_requests: usize,
+    max_read_ahead: usize,
 }
 
 impl Config {

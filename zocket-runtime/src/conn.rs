@@ -6,6 +6,7 @@
 //! heartbeat, shutdown); the same loop runs routers and the raw echo
 //! endpoint, so the conformance suite exercises the code routers use.
 
+use std::collections::VecDeque;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
@@ -16,6 +17,7 @@ use futures_util::FutureExt;
 use tokio::task::JoinHandle;
 use tokio::time::{sleep_until, Instant};
 use zocket_core::error::{ErrorCode, ErrorPayload};
+use zocket_core::rpc::RawAnswer;
 use zocket_core::{close, wire, FrameError, MessageSet};
 
 use crate::ctx::Ctx;
@@ -23,6 +25,7 @@ use crate::hub::Hub;
 use crate::limits::{ConnectionPermit, TokenBucket};
 use crate::logged::Shown;
 use crate::peer::Peer;
+use crate::requests;
 use crate::router::Dispatch;
 use crate::transport::{Reader, Upgraded};
 use crate::ws::{Event, Message, WireFrame};
@@ -80,12 +83,10 @@ where
     }
 
     fn binary(&mut self, _data: Bytes) -> Handled {
-        self.cx.peer().send_error(&ErrorPayload {
-            code: ErrorCode::BinaryUnsupported,
-            message: "zocket messages are JSON text frames".into(),
-            for_type: None,
-            path: None,
-        });
+        self.cx.peer().send_error(&ErrorPayload::new(
+            ErrorCode::BinaryUnsupported,
+            "zocket messages are JSON text frames",
+        ));
         Handled::Bad
     }
 }
@@ -129,6 +130,8 @@ pub(crate) async fn run<R, S>(
     tracing::debug!(client = %peer.id, "connected");
     let mut frames = RouterFrames::<R, S> { app: &app, cx: &cx };
     let ending = read_loop(&mut frames, &mut reader, &hub, &peer, &mut writer).await;
+    // The server's requests to this client fail now, not at their timeout.
+    peer.end_requests();
     disconnect::<R, S>(&app, &cx).await;
     hub.unregister(&peer);
     finish(&peer, ending, writer, reader).await;
@@ -200,9 +203,13 @@ async fn read_loop<F: Frames>(
     let mut bad_frames = 0u32;
     let mut bucket = config.rate_limit.map(TokenBucket::new);
     let too_many = Ending::Server(close::POLICY_VIOLATION, "too many bad frames");
+    // Frames read while a handler ran, in order.
+    let mut held: VecDeque<Option<Event>> = VecDeque::new();
     loop {
         let deadline = pong_deadline.unwrap_or(next_ping);
-        let event = if reader.buffered() {
+        let event = if let Some(event) = held.pop_front() {
+            event
+        } else if reader.buffered() {
             reader.next().await
         } else {
             tokio::select! {
@@ -249,12 +256,12 @@ async fn read_loop<F: Frames>(
         };
         if let Some(bucket) = &mut bucket {
             if !bucket.try_take() {
-                peer.send_error(&ErrorPayload {
-                    code: ErrorCode::RateLimited,
-                    message: "too many messages; slow down".into(),
-                    for_type: None,
-                    path: None,
-                });
+                if let Message::Text(text) = &message {
+                    if answered_pending(peer, text) {
+                        continue;
+                    }
+                }
+                rate_limited(peer, &message);
                 bad_frames += 1;
                 if bad_frames >= config.max_consecutive_errors {
                     tracing::debug!(client = %peer.id, "rate limit exceeded repeatedly");
@@ -264,7 +271,10 @@ async fn read_loop<F: Frames>(
             }
         }
         let handled = match message {
-            Message::Text(text) => frames.text(text).await,
+            Message::Text(text) => {
+                let handling = frames.text(text);
+                read_while(handling, reader, peer, &mut held, config.max_read_ahead).await
+            }
             Message::Binary(data) => frames.binary(data),
             Message::Ping(_) | Message::Pong => continue,
         };
@@ -284,43 +294,107 @@ async fn read_loop<F: Frames>(
     }
 }
 
+/// Runs a handler while reading on: an answer to one of the server's
+/// requests is routed at once (the handler may be the one waiting for it),
+/// anything else is held, up to `max_held` frames, for after the handler.
+/// Without this a handler that asks its own client something would wait
+/// for its timeout.
+async fn read_while(
+    handling: impl Future<Output = Handled>,
+    reader: &mut Reader,
+    peer: &Peer,
+    held: &mut VecDeque<Option<Event>>,
+    max_held: usize,
+) -> Handled {
+    tokio::pin!(handling);
+    // Reading stops at the end of the stream: nothing comes after it.
+    let mut open = !matches!(
+        held.back(),
+        Some(None | Some(Event::Close(_) | Event::Fail(..)))
+    );
+    loop {
+        tokio::select! {
+            biased;
+            handled = &mut handling => return handled,
+            event = reader.next(), if open && held.len() < max_held => {
+                if let Some(Event::Message(Message::Text(text))) = &event {
+                    if answered_pending(peer, text) {
+                        continue;
+                    }
+                }
+                open = matches!(event, Some(Event::Message(_)));
+                held.push_back(event);
+            }
+        }
+    }
+}
+
+/// Routes `text` if it answers a request of the server's that is pending;
+/// anything else (requests, messages, late answers) goes the usual way.
+fn answered_pending(peer: &Peer, text: &str) -> bool {
+    if peer.requests().is_none_or(|p| p.is_empty()) {
+        return false;
+    }
+    match wire::Envelope::parse(text) {
+        Ok(env) => match RawAnswer::from_frame(&env) {
+            Some((id, answer)) => peer.requests().is_some_and(|p| p.resolve(id, answer)),
+            None => false,
+        },
+        Err(_) => false,
+    }
+}
+
+/// Tells the client a message was dropped by the rate limit; a request is
+/// answered with the error (its `rpcId` read off the frame).
+fn rate_limited(peer: &Arc<Peer>, message: &Message) {
+    let mut error = ErrorPayload::new(ErrorCode::RateLimited, "too many messages; slow down");
+    let mut rpc = None;
+    if let Message::Text(text) = message {
+        if let Ok(env) = wire::Envelope::parse(text) {
+            error.for_type = Some(env.ty.clone().into_owned());
+            rpc = env.rpc_id().map(str::to_owned);
+        }
+    }
+    peer.send_error_to(&error, rpc.as_deref());
+}
+
 async fn handle_text<R, S>(app: &S, cx: &Ctx<R, R::Context>, text: &str) -> Handled
 where
     R: Dispatch<S>,
 {
-    let peer_id = cx.client_id();
-    let decoded = wire::Envelope::parse(text).and_then(|env| {
-        let ty = env.ty.as_ref();
-        if !<R::Incoming as MessageSet>::TYPES.contains(&ty) {
-            return Err(FrameError::UnknownType(ty.to_owned()));
-        }
+    let peer = cx.peer();
+    let env = match wire::Envelope::parse(text) {
+        Ok(env) => env,
+        Err(error) => return bad_frame(cx, &error, None),
+    };
+    if requests::route_answer(peer, &env) {
+        return Handled::Ok;
+    }
+    let rpc = env.rpc_id();
+    let ty = env.ty.as_ref();
+    let decoded = if <R::Incoming as MessageSet>::TYPES.contains(&ty) {
         <R::Incoming as MessageSet>::decode(ty, env.payload_str())
-    });
+    } else {
+        Err(FrameError::UnknownType(ty.to_owned()))
+    };
     let message = match decoded {
         Ok(message) => message,
-        Err(error) => {
-            // The error quotes what the client sent (a type name).
-            let error_text = error.to_string();
-            tracing::debug!(client = %peer_id, error = ?Shown(&error_text), "bad frame");
-            cx.peer().send_error(&error.to_payload());
-            return Handled::Bad;
-        }
+        Err(error) => return bad_frame(cx, &error, rpc),
     };
     let ty = message.ty();
-    cx.set_handling(Some(ty));
+    cx.set_handling(Some(ty), rpc);
     let result = AssertUnwindSafe(R::dispatch(app, cx, message))
         .catch_unwind()
         .await;
-    cx.set_handling(None);
+    // Whatever the handler did not answer (a refusal, a panic) answers
+    // with an error.
+    let rpc = cx.take_rpc();
+    cx.set_handling(None, None);
     match result {
         Ok(Ok(())) => Handled::Ok,
         Ok(Err(refusal)) => {
-            cx.peer().send_error(&ErrorPayload {
-                code: ErrorCode::Refused,
-                message: refusal.message().to_owned(),
-                for_type: Some(ty.to_owned()),
-                path: None,
-            });
+            let error = ErrorPayload::new(ErrorCode::Refused, refusal.message()).for_type(ty);
+            peer.send_error_to(&error, rpc.as_deref());
             Handled::Refused
         }
         Err(panic) => {
@@ -330,12 +404,26 @@ where
                 .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
                 .unwrap_or("(non-string panic)");
             tracing::error!(
-                client = %peer_id,
+                client = %peer.id,
                 message = ty,
                 panic = what,
                 "handler panicked; closing this connection with 1011"
             );
+            if let Some(rpc) = rpc {
+                let error =
+                    ErrorPayload::new(ErrorCode::HandlerError, "internal error").for_type(ty);
+                peer.send_error_to(&error, Some(&rpc));
+            }
             Handled::Panicked
         }
     }
+}
+
+/// Answers a frame that did not decode.
+fn bad_frame<R, C>(cx: &Ctx<R, C>, error: &FrameError, rpc: Option<&str>) -> Handled {
+    // The error quotes what the client sent (a type name).
+    let error_text = error.to_string();
+    tracing::debug!(client = %cx.peer().id, error = ?Shown(&error_text), "bad frame");
+    cx.peer().send_error_to(&error.to_payload(), rpc);
+    Handled::Bad
 }

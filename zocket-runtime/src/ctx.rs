@@ -14,6 +14,7 @@ use zocket_core::ClientId;
 
 use crate::adapter::AdapterError;
 use crate::delivery::Delivery;
+use crate::handle::Handle;
 use crate::hub::{Hub, RoomError};
 use crate::peer::Peer;
 use crate::send::{Sender, ServerRouter};
@@ -25,10 +26,19 @@ pub struct Ctx<R, C> {
     peer: Arc<Peer>,
     hub: Arc<Hub>,
     state: C,
-    /// The wire type of the message being handled, for the `for` field of
-    /// error frames sent on the handler's behalf.
-    handling: Mutex<Option<&'static str>>,
+    handling: Mutex<Handling>,
     router: PhantomData<fn() -> R>,
+}
+
+/// The message being handled.
+#[derive(Default)]
+struct Handling {
+    /// Its wire type, for the `for` field of error frames sent on the
+    /// handler's behalf.
+    ty: Option<&'static str>,
+    /// Its `rpcId` until it is answered: the first answer takes it, so a
+    /// request is answered once.
+    rpc: Option<Box<str>>,
 }
 
 impl<R: ServerRouter, C> Ctx<R, C> {
@@ -37,7 +47,7 @@ impl<R: ServerRouter, C> Ctx<R, C> {
             peer,
             hub,
             state,
-            handling: Mutex::new(None),
+            handling: Mutex::new(Handling::default()),
             router: PhantomData,
         }
     }
@@ -66,20 +76,32 @@ impl<R: ServerRouter, C> Ctx<R, C> {
         Rooms {
             peer: &self.peer,
             hub: &self.hub,
-            handling: *self.handling.lock(),
+            handling: self.handling.lock().ty,
         }
+    }
+
+    /// The server's handle: for work that outlives this message (timers,
+    /// spawned tasks that send later, requests to other clients).
+    pub fn handle(&self) -> Handle<R> {
+        Handle::new(self.hub.clone())
+    }
+
+    /// Whether the message being handled is a request (carries an `rpcId`)
+    /// not answered yet: what the handler returns goes back to the caller.
+    /// For handlers that also answer plain messages the old way.
+    pub fn is_request(&self) -> bool {
+        self.handling.lock().rpc.is_some()
     }
 
     /// Sends this connection a `zocket.error` frame (`for` names the
     /// message being handled). For failures the client should learn about,
-    /// e.g. `cx.reply_error(ErrorCode::HandlerError, "no such user")`.
+    /// e.g. `cx.reply_error(ErrorCode::HandlerError, "no such user")`. It
+    /// does not answer a request: the handler's return value does (declare
+    /// an `error` type on the message to fail a request with typed data).
     pub fn reply_error(&self, code: ErrorCode, message: impl Into<String>) {
-        self.peer.send_error(&ErrorPayload {
-            code,
-            message: message.into(),
-            for_type: self.handling.lock().map(str::to_owned),
-            path: None,
-        });
+        let mut error = ErrorPayload::new(code, message);
+        error.for_type = self.handling.lock().ty.map(str::to_owned);
+        self.peer.send_error(&error);
     }
 
     /// Closes this connection with a close code and reason once the frames
@@ -94,8 +116,17 @@ impl<R, C> Ctx<R, C> {
         &self.peer
     }
 
-    pub(crate) fn set_handling(&self, ty: Option<&'static str>) {
-        *self.handling.lock() = ty;
+    pub(crate) fn set_handling(&self, ty: Option<&'static str>, rpc: Option<&str>) {
+        *self.handling.lock() = Handling {
+            ty,
+            rpc: rpc.map(Into::into),
+        };
+    }
+
+    /// The `rpcId` of the message being handled, if it is a request not
+    /// answered yet; taking it answers it.
+    pub(crate) fn take_rpc(&self) -> Option<Box<str>> {
+        self.handling.lock().rpc.take()
     }
 }
 
@@ -132,12 +163,9 @@ impl Rooms<'_> {
     pub fn join(&self, room: impl AsRef<str>) -> Result<bool, RoomError> {
         let result = self.hub.join(self.peer, room.as_ref());
         if let Err(error) = &result {
-            self.peer.send_error(&ErrorPayload {
-                code: ErrorCode::RoomLimit,
-                message: error.to_string(),
-                for_type: self.handling.map(str::to_owned),
-                path: None,
-            });
+            let mut payload = ErrorPayload::new(ErrorCode::RoomLimit, error.to_string());
+            payload.for_type = self.handling.map(str::to_owned);
+            self.peer.send_error(&payload);
         }
         result
     }

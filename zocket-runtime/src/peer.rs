@@ -15,6 +15,7 @@ use parking_lot::Mutex;
 use tokio::net::TcpStream;
 use tokio::sync::Notify;
 use zocket_core::error::ErrorPayload;
+use zocket_core::rpc::Pending;
 use zocket_core::{wire, ClientId};
 
 use crate::outbox::{Outbox, PushError, Written};
@@ -33,6 +34,9 @@ pub(crate) struct Peer {
     dirty: AtomicBool,
     /// Wakes the writer task.
     wake: Notify,
+    /// The server's requests to this connection waiting for an answer;
+    /// made by the first request, so idle connections do not pay for it.
+    requests: OnceLock<Arc<Pending>>,
 }
 
 impl Peer {
@@ -44,6 +48,7 @@ impl Peer {
             direct: OnceLock::new(),
             dirty: AtomicBool::new(false),
             wake: Notify::new(),
+            requests: OnceLock::new(),
         })
     }
 
@@ -79,6 +84,26 @@ impl Peer {
     /// cut off like any slow consumer.
     pub fn send_error(self: &Arc<Self>, error: &ErrorPayload) {
         let _ = self.push(&WireFrame::text(&wire::encode_error(error)));
+    }
+
+    /// Sends an error frame answering request `rpc_id`, or a plain one.
+    pub fn send_error_to(self: &Arc<Self>, error: &ErrorPayload, rpc_id: Option<&str>) {
+        let _ = self.push(&WireFrame::text(&wire::encode_error_to(error, rpc_id)));
+    }
+
+    /// The server's pending requests to this connection, if it made any.
+    pub fn requests(&self) -> Option<&Arc<Pending>> {
+        self.requests.get()
+    }
+
+    pub fn requests_or_init(&self, capacity: usize) -> &Arc<Pending> {
+        self.requests.get_or_init(|| Pending::new("s-", capacity))
+    }
+
+    /// The connection is gone: pending requests fail at once, and new ones
+    /// are refused.
+    pub fn end_requests(&self) {
+        self.requests_or_init(0).close();
     }
 
     /// Closes with `code` once the frames already queued are written (4008

@@ -3,15 +3,17 @@
 
 use std::collections::HashSet;
 use std::sync::Arc;
+use std::time::Duration;
 
 use serde::Serialize;
-use zocket_core::{wire, ClientId, Outgoing, Router};
+use zocket_core::{wire, CallError, ClientId, Outgoing, Request, Router};
 
 use crate::adapter::{Forward, ForwardTarget, Inbound, InboundTarget};
 use crate::delivery::Delivery;
 use crate::hub::Hub;
 use crate::outbox::PushError;
 use crate::peer::Peer;
+use crate::requests;
 use crate::ws::WireFrame;
 
 /// The server half of a router: the typed `ctx.send()` accessor.
@@ -208,6 +210,57 @@ impl<M: Serialize> Outbound<'_, M> {
             });
             delivery.forwarded = true;
         }
+    }
+}
+
+impl<M: Request + Outgoing> Outbound<'_, M> {
+    /// Sends the message as a request to connection `id` of this server and
+    /// waits for its answer, at most [`Config::request_timeout`](crate::Config::request_timeout).
+    /// A client on another node of a cluster is not reached: this answers
+    /// [`CallError::NotConnected`] for it (requests do not travel over the
+    /// adapters yet).
+    pub async fn request(self, id: impl AsRef<str>) -> Result<M::Reply, CallError<M::Error>> {
+        let timeout = self.sender.hub.config.request_timeout;
+        self.request_within(id, timeout).await
+    }
+
+    /// [`request`](Self::request) with its own timeout.
+    pub async fn request_within(
+        self,
+        id: impl AsRef<str>,
+        timeout: Duration,
+    ) -> Result<M::Reply, CallError<M::Error>> {
+        requests::request(self.sender.hub, id.as_ref(), &self.payload, timeout).await
+    }
+
+    /// Sends the message as a request to every member of `rooms` on this
+    /// server (each once; `except`/`except_self` apply) and collects the
+    /// answers that come within `timeout`; the others are
+    /// [`CallError::Timeout`]. In the order of the room's members.
+    pub async fn request_room<I>(
+        self,
+        rooms: I,
+        timeout: Duration,
+    ) -> Vec<(ClientId, Result<M::Reply, CallError<M::Error>>)>
+    where
+        I: IntoIterator,
+        I::Item: AsRef<str>,
+    {
+        let rooms: Vec<I::Item> = rooms.into_iter().collect();
+        let hub = self.sender.hub;
+        let skip_self = self.skip_self();
+        let mut targets: Vec<ClientId> = Vec::new();
+        room_targets(hub, &rooms, &mut |peer: &Arc<Peer>| {
+            if skip_self != Some(&peer.id) && !self.except.contains(&peer.id) {
+                targets.push(peer.id.clone());
+            }
+        });
+        let payload = &self.payload;
+        let calls = targets.into_iter().map(|id| async move {
+            let answer = requests::request(hub, id.as_ref(), payload, timeout).await;
+            (id, answer)
+        });
+        futures_util::future::join_all(calls).await
     }
 }
 

@@ -20,16 +20,16 @@ use tokio_util::sync::CancellationToken;
 use zocket_core::protocol::{decode_auth_protocol, SUBPROTOCOL};
 use zocket_core::{parse_headers, ClientId, HeaderError};
 
-use crate::adapter::{Adapter, AdapterError};
+use crate::adapter::Adapter;
 use crate::config::Config;
 use crate::conn;
 use crate::ctx::Ctx;
+use crate::handle::Handle;
 use crate::hub::Hub;
 use crate::limits::{ConnectionLimits, ConnectionPermit};
 use crate::origin;
 use crate::peer::Peer;
 use crate::router::Dispatch;
-use crate::send::{Sender, ServerRouter};
 use crate::transport::Upgraded;
 use crate::ws::handshake::{self, HandshakeError};
 use tokio_util::task::TaskTracker;
@@ -106,10 +106,7 @@ where
     /// A handle for sending from outside handlers (timers, HTTP routes) and
     /// for shutting down.
     pub fn handle(&self) -> Handle<R> {
-        Handle {
-            hub: self.hub.clone(),
-            router: PhantomData,
-        }
+        Handle::new(self.hub.clone())
     }
 
     /// The WebSocket endpoint as a `MethodRouter`, to mount at any path of
@@ -153,8 +150,9 @@ where
         signal: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let handle = self.handle();
-        let stop = handle.hub.shutdown.clone();
+        let stop = self.hub.shutdown.clone();
         let stopped = stop.clone();
+        let stopped_too = stop.clone();
         tokio::spawn(async move {
             signal.await;
             stop.cancel();
@@ -164,7 +162,7 @@ where
             stopped.cancelled().await
         });
         let (served, ()) = tokio::join!(http, async {
-            handle.hub.shutdown.cancelled().await;
+            stopped_too.cancelled().await;
             handle.shutdown().await;
         });
         served
@@ -420,88 +418,4 @@ where
         move |upgraded| conn::run::<R, S>(upgraded, app, hub, cx, permit),
         async move { conn::disconnect::<R, S>(&failed_app, &failed_cx).await },
     )
-}
-
-/// Sends and queries from outside a handler; shuts the server down.
-pub struct Handle<R> {
-    hub: Arc<Hub>,
-    router: PhantomData<fn() -> R>,
-}
-
-impl<R> Clone for Handle<R> {
-    fn clone(&self) -> Self {
-        Handle {
-            hub: self.hub.clone(),
-            router: PhantomData,
-        }
-    }
-}
-
-impl<R: ServerRouter> Handle<R> {
-    /// Typed sends, as `cx.send()` but with no sender (`except_self` is a
-    /// no-op).
-    pub fn send(&self) -> R::Send<'_> {
-        R::Send::from(Sender::new(&self.hub, None))
-    }
-
-    pub fn members(&self, room: &str) -> Vec<ClientId> {
-        self.hub.rooms.members(room)
-    }
-
-    pub fn len(&self, room: &str) -> usize {
-        self.hub.rooms.len(room)
-    }
-
-    /// Members of `room` on every node of the cluster (this server's alone
-    /// without an adapter).
-    pub async fn members_all(&self, room: &str) -> Result<Vec<ClientId>, AdapterError> {
-        crate::node::members_all(&self.hub, room).await
-    }
-
-    /// How many connections are in `room` on every node of the cluster.
-    pub async fn len_all(&self, room: &str) -> Result<usize, AdapterError> {
-        Ok(self.members_all(room).await?.len())
-    }
-
-    /// The cluster adapter's counters (bus connected, published, dropped,
-    /// outages…); `None` without an adapter.
-    pub fn cluster_stats(&self) -> Option<crate::adapter::AdapterStats> {
-        self.hub.adapter.get().map(|adapter| adapter.stats())
-    }
-
-    /// Connected clients.
-    pub fn connections(&self) -> usize {
-        self.hub.client_count()
-    }
-
-    /// Waits until exactly `n` connections are registered (connected and
-    /// not yet cleaned up after their disconnect).
-    pub async fn wait_connections(&self, n: usize) {
-        let mut rx = self.hub.connections.subscribe();
-        let _ = rx.wait_for(|count| *count == n).await;
-    }
-
-    /// Non-empty rooms.
-    pub fn rooms(&self) -> usize {
-        self.hub.rooms.room_count()
-    }
-
-    /// Closes every connection with 1001 after its `on_disconnect`, and
-    /// waits for them up to the configured shutdown timeout.
-    pub async fn shutdown(&self) {
-        self.hub.shutdown.cancel();
-        self.hub.tasks.close();
-        if tokio::time::timeout(self.hub.config.shutdown_timeout, self.hub.tasks.wait())
-            .await
-            .is_err()
-        {
-            tracing::warn!(
-                remaining = self.hub.client_count(),
-                "shutdown timeout; dropping remaining connections"
-            );
-        }
-        if let Some(adapter) = self.hub.adapter.get() {
-            adapter.close().await;
-        }
-    }
 }

@@ -81,36 +81,46 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut room = args.room.clone();
     while let Some(line) = lines.next_line().await? {
         let line = line.trim();
-        let result = if let Some(r) = line.strip_prefix("/join ") {
+        if let Some(r) = line.strip_prefix("/join ") {
             room = r.trim().to_owned();
             if let Ok(mut c) = current.lock() {
                 c.push(room.clone());
             }
-            client.send().rooms().join(rooms::Join {
+            // A request: the server answers with the room's size or says
+            // why it refused.
+            let joined = client.call().rooms().join(rooms::Join {
                 room_id: room.clone(),
-            })
+            });
+            match joined.await {
+                Ok(j) => println!("* you joined {} ({} here)", j.room_id, j.members),
+                Err(e) => eprintln!("! join {room}: {e}"),
+            }
         } else if let Some(r) = line.strip_prefix("/leave ") {
             let r = r.trim().to_owned();
             if let Ok(mut c) = current.lock() {
                 c.retain(|x| *x != r);
             }
-            client.send().rooms().leave(rooms::Leave { room_id: r })
+            if let Err(e) = client.send().rooms().leave(rooms::Leave { room_id: r }) {
+                eprintln!("! not sent: {e}");
+            }
         } else if line == "/who" {
-            client.send().rooms().members(rooms::Members {
+            let who = client.call().rooms().members(rooms::Members {
                 room_id: room.clone(),
-            })
+            });
+            match who.await {
+                Ok(m) => println!("* in {}: {}", m.room_id, m.members.join(", ")),
+                Err(e) => eprintln!("! who: {e}"),
+            }
         } else if line == "/quit" {
             break;
-        } else if line.is_empty() {
-            continue;
-        } else {
-            client.send().rooms().message(rooms::Message {
+        } else if !line.is_empty() {
+            let sent = client.send().rooms().message(rooms::Message {
                 room_id: room.clone(),
                 content: line.to_owned(),
-            })
-        };
-        if let Err(e) = result {
-            eprintln!("! not sent: {e}");
+            });
+            if let Err(e) = sent {
+                eprintln!("! not sent: {e}");
+            }
         }
     }
     client.close();

@@ -1,7 +1,7 @@
 // The chat page: zocket's TypeScript client, typed by the router type that
 // the Rust `#[zocket::router]` module generates (`./chat-router.ts`).
 // Plain DOM, no framework; every user-supplied string goes in as text.
-import { createZocketClient, ReadyState } from "@zocket/client";
+import { createZocketClient, isRpcError, ReadyState } from "@zocket/client";
 const $ = (id) => {
     const el = document.getElementById(id);
     if (!el)
@@ -174,7 +174,7 @@ function join(roomId) {
         pendingJoins.add(roomId);
         // While connecting, onOpen sends the joins of every room.
         if (client.readyState === ReadyState.OPEN)
-            client.send.rooms.join({ roomId });
+            requestJoin(client, roomId);
     }
     select(roomId);
 }
@@ -187,9 +187,30 @@ function leave(roomId) {
     current = rooms.keys().next().value ?? null;
     renderCurrent();
 }
+/** Joins as a request: a refusal (name too long, too many rooms) comes
+ * back as the call's typed error rather than as a stray error frame. */
+function requestJoin(c, roomId) {
+    c.call.rooms.join({ roomId }).catch((e) => {
+        pendingJoins.delete(roomId);
+        const why = isRpcError(e, c.call.rooms.join) ? e.message : String(e);
+        add(roomId, { kind: "notice", text: `Could not join #${roomId}: ${why}`, at: now(), error: true });
+    });
+}
+/** Asks for the member list; the reply is the sorted roster. */
 function refreshMembers(roomId) {
-    if (client?.readyState === ReadyState.OPEN)
-        client.send.rooms.members({ roomId });
+    if (client?.readyState !== ReadyState.OPEN)
+        return;
+    client.call.rooms.members({ roomId }).then(({ members }) => {
+        const r = room(roomId);
+        if (!r)
+            return;
+        r.members = members;
+        if (roomId === current)
+            renderMembers();
+    }, 
+    // Not a member any more (left meanwhile) or disconnected: the next
+    // join or leave notice asks again.
+    () => { });
 }
 function start(name, firstRoom) {
     me = name;
@@ -208,7 +229,7 @@ function start(name, firstRoom) {
         setStatus("open", "Connected");
         for (const id of rooms.keys()) {
             pendingJoins.add(id);
-            c.send.rooms.join({ roomId: id });
+            requestJoin(c, id);
         }
     });
     c.onClose((info) => {
@@ -234,14 +255,6 @@ function start(name, firstRoom) {
     });
     c.on.rooms.onMessage((m) => {
         add(m.roomId, { kind: "message", user: m.userName, content: m.content, at: m.timestamp, mine: m.userName === me });
-    });
-    c.on.rooms.onMembers(({ roomId, members }) => {
-        const r = room(roomId);
-        if (!r)
-            return;
-        r.members = members;
-        if (roomId === current)
-            renderMembers();
     });
     join(firstRoom);
 }

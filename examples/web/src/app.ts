@@ -2,7 +2,7 @@
 // the Rust `#[zocket::router]` module generates (`./chat-router.ts`).
 // Plain DOM, no framework; every user-supplied string goes in as text.
 
-import { createZocketClient, ReadyState, type ZocketClient } from "@zocket/client";
+import { createZocketClient, isRpcError, ReadyState, type ZocketClient } from "@zocket/client";
 import type { ChatRouter, RoomsOnMessage } from "./chat-router.js";
 
 type Entry =
@@ -213,7 +213,7 @@ function join(roomId: string): void {
     rooms.set(roomId, { id: roomId, entries: [], members: [], unread: 0 });
     pendingJoins.add(roomId);
     // While connecting, onOpen sends the joins of every room.
-    if (client.readyState === ReadyState.OPEN) client.send.rooms.join({ roomId });
+    if (client.readyState === ReadyState.OPEN) requestJoin(client, roomId);
   }
   select(roomId);
 }
@@ -226,8 +226,30 @@ function leave(roomId: string): void {
   renderCurrent();
 }
 
+/** Joins as a request: a refusal (name too long, too many rooms) comes
+ * back as the call's typed error rather than as a stray error frame. */
+function requestJoin(c: ZocketClient<ChatRouter>, roomId: string): void {
+  c.call.rooms.join({ roomId }).catch((e: unknown) => {
+    pendingJoins.delete(roomId);
+    const why = isRpcError(e, c.call.rooms.join) ? e.message : String(e);
+    add(roomId, { kind: "notice", text: `Could not join #${roomId}: ${why}`, at: now(), error: true });
+  });
+}
+
+/** Asks for the member list; the reply is the sorted roster. */
 function refreshMembers(roomId: string): void {
-  if (client?.readyState === ReadyState.OPEN) client.send.rooms.members({ roomId });
+  if (client?.readyState !== ReadyState.OPEN) return;
+  client.call.rooms.members({ roomId }).then(
+    ({ members }) => {
+      const r = room(roomId);
+      if (!r) return;
+      r.members = members;
+      if (roomId === current) renderMembers();
+    },
+    // Not a member any more (left meanwhile) or disconnected: the next
+    // join or leave notice asks again.
+    () => {},
+  );
 }
 
 function start(name: string, firstRoom: string): void {
@@ -249,7 +271,7 @@ function start(name: string, firstRoom: string): void {
     setStatus("open", "Connected");
     for (const id of rooms.keys()) {
       pendingJoins.add(id);
-      c.send.rooms.join({ roomId: id });
+      requestJoin(c, id);
     }
   });
   c.onClose((info) => {
@@ -276,12 +298,6 @@ function start(name: string, firstRoom: string): void {
   });
   c.on.rooms.onMessage((m: RoomsOnMessage) => {
     add(m.roomId, { kind: "message", user: m.userName, content: m.content, at: m.timestamp, mine: m.userName === me });
-  });
-  c.on.rooms.onMembers(({ roomId, members }) => {
-    const r = room(roomId);
-    if (!r) return;
-    r.members = members;
-    if (roomId === current) renderMembers();
   });
 
   join(firstRoom);

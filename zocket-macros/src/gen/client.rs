@@ -12,6 +12,8 @@ pub fn namespace(_router: &crate::model::Router, ns: &Namespace) -> TokenStream 
     let is_root = ns.path.is_empty();
     let send = (is_root || ns.has(Role::Incoming)).then(|| send_accessor(ns, &root));
     let on = (is_root || ns.has(Role::Outgoing)).then(|| on_accessor(ns, &root));
+    let call = (is_root || ns.has(Role::Incoming)).then(|| call_accessor(ns, &root));
+    let answer = (is_root || ns.has_answerable()).then(|| answer_accessor(ns, &root));
     let root_items = is_root.then(|| {
         quote! {
             /// A typed client of this router.
@@ -20,6 +22,20 @@ pub fn namespace(_router: &crate::model::Router, ns: &Namespace) -> TokenStream 
             impl ::zocket::__private::client::ClientRouter for Router {
                 type Send<'a> = __ClientSend<'a>;
                 type On<'a> = __ClientOn<'a>;
+                type Call<'a> = __ClientCall<'a>;
+                type Answer<'a> = __ClientAnswer<'a>;
+            }
+
+            impl<'a> ::core::convert::From<&'a ::zocket::__private::client::Core<Router>> for __ClientCall<'a> {
+                fn from(core: &'a ::zocket::__private::client::Core<Router>) -> Self {
+                    __ClientCall(core)
+                }
+            }
+
+            impl<'a> ::core::convert::From<&'a ::zocket::__private::client::Core<Router>> for __ClientAnswer<'a> {
+                fn from(core: &'a ::zocket::__private::client::Core<Router>) -> Self {
+                    __ClientAnswer(core)
+                }
             }
 
             impl<'a> ::core::convert::From<&'a ::zocket::__private::client::Core<Router>> for __ClientSend<'a> {
@@ -39,6 +55,8 @@ pub fn namespace(_router: &crate::model::Router, ns: &Namespace) -> TokenStream 
         ::zocket::__cfg_client! {
             #send
             #on
+            #call
+            #answer
             #root_items
         }
     }
@@ -111,6 +129,92 @@ fn on_accessor(ns: &Namespace, root: &TokenStream) -> TokenStream {
         pub struct __ClientOn<'a>(pub &'a ::zocket::__private::client::Core<#root::Router>);
 
         impl<'a> __ClientOn<'a> {
+            #(#methods)*
+            #(#children)*
+        }
+    }
+}
+
+fn call_accessor(ns: &Namespace, root: &TokenStream) -> TokenStream {
+    let methods = ns.messages(Role::Incoming).map(|m| {
+        let method = &m.method;
+        let ident = &m.ident;
+        let doc = format!(
+            "Sends `{}` as a request; await the result for the handler's reply (queued while offline, failing at the timeout or when the connection drops).",
+            m.wire
+        );
+        quote! {
+            #[doc = #doc]
+            pub fn #method(&self, message: #ident) -> ::zocket::__private::client::Call<#ident> {
+                self.0.call(&message)
+            }
+        }
+    });
+    let children = ns.children_with(Role::Incoming).map(|c| {
+        let module = &c.ident;
+        quote! {
+            pub fn #module(&self) -> #module::__ClientCall<'a> {
+                #module::__ClientCall(self.0)
+            }
+        }
+    });
+    quote! {
+        #[doc(hidden)]
+        #[derive(::core::clone::Clone, ::core::marker::Copy)]
+        pub struct __ClientCall<'a>(pub &'a ::zocket::__private::client::Core<#root::Router>);
+
+        impl<'a> __ClientCall<'a> {
+            #(#methods)*
+            #(#children)*
+        }
+    }
+}
+
+fn answer_accessor(ns: &Namespace, root: &TokenStream) -> TokenStream {
+    let methods = ns
+        .messages(Role::Outgoing)
+        .filter(|m| m.is_request())
+        .map(|m| {
+            let method = &m.method;
+            let ident = &m.ident;
+            let output = crate::gen::server::handler_output(m);
+            let doc = format!(
+                "Answers the server's `{}` requests with what `answerer` returns. The answerer stays until the returned subscription is dropped or unsubscribed.",
+                m.wire
+            );
+            let outcome = if m.error.is_some() {
+                quote!(fut.await)
+            } else {
+                quote!(::core::result::Result::Ok(fut.await))
+            };
+            quote! {
+                #[doc = #doc]
+                pub fn #method<F, Fut>(&self, answerer: F) -> ::zocket::__private::client::Subscription
+                where
+                    F: ::core::ops::Fn(#ident) -> Fut + ::core::marker::Send + ::core::marker::Sync + 'static,
+                    Fut: ::core::future::Future<Output = #output> + ::core::marker::Send + 'static,
+                {
+                    self.0.answer::<#ident, _, _>(move |message| {
+                        let fut = answerer(message);
+                        async move { #outcome }
+                    })
+                }
+            }
+        });
+    let children = ns.children.iter().filter(|c| c.has_answerable()).map(|c| {
+        let module = &c.ident;
+        quote! {
+            pub fn #module(&self) -> #module::__ClientAnswer<'a> {
+                #module::__ClientAnswer(self.0)
+            }
+        }
+    });
+    quote! {
+        #[doc(hidden)]
+        #[derive(::core::clone::Clone, ::core::marker::Copy)]
+        pub struct __ClientAnswer<'a>(pub &'a ::zocket::__private::client::Core<#root::Router>);
+
+        impl<'a> __ClientAnswer<'a> {
             #(#methods)*
             #(#children)*
         }

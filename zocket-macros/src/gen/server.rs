@@ -6,7 +6,7 @@ use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
 
 use crate::attr::Role;
-use crate::model::{Namespace, Router};
+use crate::model::{Message, Namespace, Router};
 
 pub fn namespace(router: &Router, ns: &Namespace) -> TokenStream {
     let root = ns.to_root();
@@ -34,7 +34,17 @@ fn handlers_trait(ns: &Namespace, root: &TokenStream) -> TokenStream {
     let methods = incoming.iter().map(|m| {
         let method = &m.method;
         let ident = &m.ident;
-        let doc = format!("Handles `{}`.", m.wire);
+        let doc = match (&m.reply, &m.error) {
+            (None, None) => format!(
+                "Handles `{}`. A request of it is answered `null` once this returns.",
+                m.wire
+            ),
+            _ => format!(
+                "Handles `{}`. What it returns answers a request of it.",
+                m.wire
+            ),
+        };
+        let output = handler_output(m);
         // Spanned at the message, so "missing `leave`" points at `Leave`.
         quote_spanned! {m.ident.span()=>
             #[doc = #doc]
@@ -42,15 +52,21 @@ fn handlers_trait(ns: &Namespace, root: &TokenStream) -> TokenStream {
                 &self,
                 cx: &#ctx_self,
                 message: #ident,
-            ) -> impl ::core::future::Future<Output = ()> + ::core::marker::Send;
+            ) -> impl ::core::future::Future<Output = #output> + ::core::marker::Send;
         }
     });
     let arms = incoming.iter().map(|m| {
         let method = &m.method;
         let ident = &m.ident;
+        let outcome = if m.error.is_some() {
+            quote!(out)
+        } else {
+            quote!(::core::result::Result::Ok(out))
+        };
         quote! {
             Incoming::#ident(message) => {
-                <S as Handlers>::#method(app, cx, message).await;
+                let out = <S as Handlers>::#method(app, cx, message).await;
+                ::zocket::__private::server::answer::<#ident, _, _>(cx, #outcome);
                 ::core::result::Result::Ok(())
             }
         }
@@ -109,11 +125,26 @@ fn handlers_trait(ns: &Namespace, root: &TokenStream) -> TokenStream {
     }
 }
 
+/// What a handler returns: the declared reply, in a `Result` when an error
+/// type is declared.
+pub fn handler_output(m: &Message) -> TokenStream {
+    match (&m.reply, &m.error) {
+        (None, None) => quote!(()),
+        (Some(reply), None) => quote!(#reply),
+        (None, Some(error)) => quote!(::core::result::Result<(), #error>),
+        (Some(reply), Some(error)) => quote!(::core::result::Result<#reply, #error>),
+    }
+}
+
 fn send_accessor(ns: &Namespace) -> TokenStream {
     let methods = ns.messages(Role::Outgoing).map(|m| {
         let method = &m.method;
         let ident = &m.ident;
-        let doc = format!("Sends `{}`; choose the recipients next.", m.wire);
+        let doc = if m.is_request() {
+            format!("Sends `{}`; choose the recipients next, or ask clients for their replies with `.request(id)` / `.request_room(..)`.", m.wire)
+        } else {
+            format!("Sends `{}`; choose the recipients next.", m.wire)
+        };
         quote! {
             #[doc = #doc]
             pub fn #method(&self, message: #ident) -> ::zocket::__private::server::Outbound<'a, #ident> {

@@ -64,7 +64,18 @@ fn tree(ns: &Namespace, role: Role) -> TokenStream {
         let ident = &m.ident;
         let short = m.wire.rsplit('.').next().unwrap_or(&m.wire);
         let type_name = format!("{prefix}{ident}");
-        quote!(ts.message::<#module::#ident>(#short, #type_name);)
+        if m.reply.is_none() && m.error.is_none() {
+            return quote!(ts.message::<#module::#ident>(#short, #type_name););
+        }
+        let (has_reply, has_error) = (m.reply.is_some(), m.error.is_some());
+        // The declared types as written, resolved in the namespace module.
+        let unit = quote!(());
+        let reply = m.reply.as_ref().map(|t| quote!(#t)).unwrap_or(unit.clone());
+        let error = m.error.as_ref().map(|t| quote!(#t)).unwrap_or(unit);
+        quote! {{
+            use #module::*;
+            ts.request::<#ident, #reply, #error>(#short, #type_name, #has_reply, #has_error);
+        }}
     });
     let children = ns.children_with(role).map(|c| {
         let segment = c.wire.rsplit('.').next().unwrap_or(&c.wire);

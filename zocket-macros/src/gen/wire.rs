@@ -2,7 +2,8 @@
 //! `Incoming`/`Outgoing` enums of every namespace, and the root `Router`.
 
 use proc_macro2::TokenStream;
-use quote::{format_ident, quote};
+use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
 
 use crate::attr::Role;
 use crate::model::{Message, Namespace, Router};
@@ -58,12 +59,35 @@ fn message_impls(m: &Message) -> TokenStream {
         Role::Incoming => quote!(Incoming),
         _ => quote!(Outgoing),
     };
+    let request = m.is_request().then(|| {
+        // Spanned at the declared types, so a reply or error type that does
+        // not serialise (or an error without `Display`) is reported there.
+        let reply = match &m.reply {
+            Some(ty) => quote_spanned!(ty.span()=> type Reply = #ty;),
+            None => quote!(
+                type Reply = ();
+            ),
+        };
+        let error = match &m.error {
+            Some(ty) => quote_spanned!(ty.span()=> type Error = #ty;),
+            None => quote!(
+                type Error = ::zocket::__private::NoError;
+            ),
+        };
+        quote! {
+            impl ::zocket::__private::Request for #ident {
+                #reply
+                #error
+            }
+        }
+    });
     quote! {
         #validate
         impl ::zocket::__private::Message for #ident {
             const TYPE: &'static str = #wire;
         }
         impl ::zocket::__private::#marker for #ident {}
+        #request
     }
 }
 
