@@ -114,11 +114,24 @@ async function optional() {
 }
 void optional;
 
-// The generated router of the chat example (no `$reply` yet): call acks with null.
+// The generated router of the chat example: join and members reply typed,
+// leave (no reply type) acks with null, and errors carry the ChatError.
 const generated = createZocketClient<Generated>("ws://localhost:3000");
 async function generatedCalls() {
-  const ack = await generated.call.rooms.members({ roomId: "general" });
+  const roster = await generated.call.rooms.members({ roomId: "general" });
+  expectTrue<Equal<typeof roster, { roomId: string; members: Array<string> }>>();
+  const joined = await generated.call.rooms.join({ roomId: "general" });
+  expectTrue<Equal<typeof joined.members, number>>();
+  const ack = await generated.call.rooms.leave({ roomId: "general" });
   expectTrue<Equal<typeof ack, null>>();
+  try {
+    await generated.call.rooms.join({ roomId: "general" });
+  } catch (e) {
+    if (isRpcError(e, generated.call.rooms.join) && e.data) {
+      const kind: "notMember" | "alreadyMember" | "refused" = e.data.kind;
+      void kind;
+    }
+  }
 }
 void generatedCalls;
 // A router without any request has an empty `answer`.
