@@ -132,3 +132,55 @@ impl FrameError {
         }
     }
 }
+
+/// The wire path of a deserialisation failure. serde reports a missing field
+/// at the struct that lacks it (path `.` for a top-level field), naming the
+/// field only in its message; the path names the field itself, so that a
+/// client can point at it like any other invalid field.
+pub(crate) fn failure_path(path: &serde_path_to_error::Path, message: &str) -> String {
+    let at = path.to_string();
+    let at = if at == "." { String::new() } else { at };
+    let missing = message
+        .strip_prefix("missing field `")
+        .and_then(|rest| rest.split_once('`'))
+        .map(|(field, _)| field);
+    match missing {
+        Some(field) if at.is_empty() => field.to_owned(),
+        Some(field) => format!("{at}.{field}"),
+        None => at,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::failure_path;
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)]
+    struct Inner {
+        name: String,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)]
+    #[serde(rename_all = "camelCase")]
+    struct Outer {
+        room_id: String,
+        user: Option<Inner>,
+    }
+
+    fn path_of(json: &str) -> String {
+        let de = &mut serde_json::Deserializer::from_str(json);
+        let e = serde_path_to_error::deserialize::<_, Outer>(de).unwrap_err();
+        let message = e.inner().to_string();
+        failure_path(e.path(), &message)
+    }
+
+    #[test]
+    fn a_missing_field_is_named_in_the_path() {
+        assert_eq!(path_of("{}"), "roomId");
+        assert_eq!(path_of(r#"{"roomId":"a","user":{}}"#), "user.name");
+        assert_eq!(path_of(r#"{"roomId":5}"#), "roomId");
+    }
+}

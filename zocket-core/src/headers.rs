@@ -60,11 +60,11 @@ where
     })?;
     let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(encoded.as_bytes()));
     let headers: H = serde_path_to_error::deserialize(de).map_err(|e| {
-        let path = e.path().to_string();
+        let message = e.inner().to_string();
         HeaderError {
             details: vec![HeaderIssue {
-                path: if path == "." { String::new() } else { path },
-                message: e.into_inner().to_string(),
+                path: crate::error::failure_path(e.path(), &message),
+                message,
             }],
         }
     })?;

@@ -67,11 +67,11 @@ pub fn decode_payload<T: DeserializeOwned + Validate>(
 ) -> Result<T, FrameError> {
     let de = &mut serde_json::Deserializer::from_str(payload);
     let value: T = serde_path_to_error::deserialize(de).map_err(|e| {
-        let path = e.path().to_string();
+        let message = e.inner().to_string();
         FrameError::InvalidPayload {
             for_type: for_type.to_owned(),
-            path: if path == "." { String::new() } else { path },
-            message: e.into_inner().to_string(),
+            path: crate::error::failure_path(e.path(), &message),
+            message,
         }
     })?;
     value.validate().map_err(|e| FrameError::InvalidPayload {

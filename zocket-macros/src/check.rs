@@ -20,7 +20,7 @@ pub fn check(cx: &Ctxt, router: &Router) {
     let mut wires: HashMap<&str, &Ident> = HashMap::new();
     for ns in &all {
         for m in &ns.messages {
-            let name = m.ident.to_string();
+            let name = crate::case::unraw(&m.ident);
             if m.role != Role::Headers
                 && (RESERVED.contains(&name.as_str()) || name.starts_with("__"))
             {
@@ -31,6 +31,13 @@ pub fn check(cx: &Ctxt, router: &Router) {
             }
             if m.role == Role::Headers {
                 continue;
+            }
+            let method = m.method.to_string();
+            if ["crate", "self", "super"].contains(&method.as_str()) {
+                cx.error(
+                    &m.ident,
+                    format!("`{name}` would give its accessor the name `{method}`, which Rust does not allow even as a raw identifier; rename the struct (keep its wire name with `#[{}(rename = \"..\")]`)", m.role.attr_name()),
+                );
             }
             if let Some(first) = wires.insert(&m.wire, &m.ident) {
                 let mut e = syn::Error::new_spanned(
@@ -59,7 +66,7 @@ fn check_variants(cx: &Ctxt, ns: &Namespace) {
         .messages
         .iter()
         .filter(|m| m.role != Role::Headers)
-        .map(|m| (&m.ident, m.ident.to_string()))
+        .map(|m| (&m.ident, crate::case::unraw(&m.ident)))
         .chain(
             ns.children
                 .iter()

@@ -50,7 +50,7 @@ fn namespace(
 ) -> Namespace {
     let is_root = wire_prefix.is_none();
     let mut ns = Namespace {
-        variant: Ident::new(&case::upper_camel(&ident.to_string()), ident.span()),
+        variant: Ident::new(&case::upper_camel(&case::unraw(&ident)), ident.span()),
         path: path.clone(),
         wire: wire_prefix.clone().unwrap_or_default(),
         ident,
@@ -115,7 +115,7 @@ fn namespace(
                         };
                         let name = match &attrs.rename {
                             Some(lit) => checked_wire_name(cx, lit),
-                            None => case::lower_camel(&s.ident.to_string()),
+                            None => case::lower_camel(&case::unraw(&s.ident)),
                         };
                         let fields = fields(cx, s, role, case::lower_camel, &mut extra);
                         decorate(cx, s, role, "camelCase");
@@ -123,10 +123,9 @@ fn namespace(
                             role,
                             ident: s.ident.clone(),
                             wire: format!("{prefix}.{name}"),
-                            method: format_ident!(
-                                "{}",
-                                case::snake(&s.ident.to_string()),
-                                span = s.ident.span()
+                            method: case::method_ident(
+                                &case::snake(&case::unraw(&s.ident)),
+                                s.ident.span(),
                             ),
                             fields,
                             validate: attrs.validate,
@@ -140,7 +139,7 @@ fn namespace(
                 let rename = attr::take_mod_attrs(cx, &mut m.attrs);
                 let name = match &rename {
                     Some(lit) => checked_wire_name(cx, lit),
-                    None => case::lower_camel(&m.ident.to_string()),
+                    None => case::lower_camel(&case::unraw(&m.ident)),
                 };
                 let prefix = match &wire_prefix {
                     Some(p) => format!("{p}.{name}"),
@@ -264,7 +263,7 @@ fn fields(
                 field.attrs.push(parse_quote!(#[serde(rename = #lit)]));
                 lit.value()
             }
-            None => casing(&ident.to_string()),
+            None => casing(&case::unraw(&ident)),
         };
         match attrs.default {
             None => {}

@@ -88,7 +88,7 @@ fn handlers_trait(ns: &Namespace, root: &TokenStream) -> TokenStream {
     let unimplemented = format!("`{{Self}}` does not handle the `{ns_name}` namespace");
     let note = format!(
         "add `impl {}::Handlers for {{Self}}` with one async method per incoming message of `{ns_name}`",
-        ns.path.iter().map(|i| i.to_string()).collect::<Vec<_>>().join("::")
+        ns.path.iter().map(crate::case::unraw).collect::<Vec<_>>().join("::")
     );
     quote! {
         #[doc = #doc]
@@ -190,6 +190,23 @@ fn root_items(router: &Router, ns: &Namespace) -> TokenStream {
             quote!(#path::Handlers)
         })
         .collect();
+    // The note names every trait, since the compiler's own help says only
+    // "`Handlers` is not implemented" without the namespace.
+    let router_name = crate::case::unraw(&ns.ident);
+    let required: Vec<String> = std::iter::once(format!("`{router_name}::Server`"))
+        .chain(
+            all.iter()
+                .filter(|n| !n.path.is_empty() && n.has(Role::Incoming))
+                .map(|n| {
+                    let path: Vec<String> = n.path.iter().map(crate::case::unraw).collect();
+                    format!("`{router_name}::{}::Handlers`", path.join("::"))
+                }),
+        )
+        .collect();
+    let service_note = format!(
+        "a server of `{router_name}` implements each of {}",
+        required.join(", ")
+    );
     let child_arms = ns.children_with(Role::Incoming).map(|c| {
         let variant = &c.variant;
         let module = &c.ident;
@@ -243,7 +260,7 @@ fn root_items(router: &Router, ns: &Namespace) -> TokenStream {
         /// namespace's `Handlers`: what a server needs.
         #[diagnostic::on_unimplemented(
             message = "`{Self}` is not a complete server for this router",
-            note = "a server implements the router's `Server` trait and the `Handlers` trait of every namespace with incoming messages"
+            note = #service_note
         )]
         pub trait Service: Server #(+ #handler_traits)* {}
         impl<S: Server #(+ #handler_traits)*> Service for S {}

@@ -18,14 +18,14 @@ pub fn root(router: &Router, ns: &Namespace) -> TokenStream {
         Some(h) => {
             let ident = &h.ident;
             // `ChatHeaders`: a bare `Headers` would shadow the DOM's.
-            let name = format!("{}{}", case::upper_camel(&ns.ident.to_string()), ident);
+            let name = format!("{}{}", case::upper_camel(&case::unraw(&ns.ident)), ident);
             quote!(ts.headers::<#ident>(#name);)
         }
         None => quote!(ts.no_headers();),
     };
     let incoming = tree(ns, Role::Incoming);
     let outgoing = tree(ns, Role::Outgoing);
-    let router_name = ns.ident.to_string();
+    let router_name = case::unraw(&ns.ident);
     let doc = format!(
         "The `{router_name}` router as a TypeScript module for zocket's TypeScript client \
          (`clients/ts`): one exported type per payload, and `export type {{name}}` giving \
@@ -58,7 +58,7 @@ fn tree(ns: &Namespace, role: Role) -> TokenStream {
     let prefix: String = ns
         .path
         .iter()
-        .map(|p| case::upper_camel(&p.to_string()))
+        .map(|p| case::upper_camel(&case::unraw(p)))
         .collect();
     let messages = ns.messages(role).map(|m| {
         let ident = &m.ident;
