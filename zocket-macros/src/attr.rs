@@ -222,17 +222,20 @@ pub fn take_mod_attrs(cx: &Ctxt, attrs: &mut Vec<Attribute>) -> Option<LitStr> {
     rename
 }
 
-/// A role attribute on something that is not a struct.
-pub fn reject_roles(cx: &Ctxt, attrs: &[Attribute], what: &str) {
-    for attr in attrs {
-        if let Some(role) = role_of(attr.path()) {
-            cx.error(
-                attr,
-                format!(
-                    "`#[{}]` can only be put on a struct with named fields, not on {what}",
-                    role.attr_name()
-                ),
-            );
-        }
-    }
+/// A role attribute on something that is not a struct: an error, and taken
+/// off so that the compiler does not also report an unknown attribute.
+pub fn reject_roles(cx: &Ctxt, attrs: &mut Vec<Attribute>, what: &str) {
+    attrs.retain(|attr| {
+        let Some(role) = role_of(attr.path()) else {
+            return true;
+        };
+        cx.error(
+            attr,
+            format!(
+                "`#[{}]` can only be put on a struct with named fields, not on {what}",
+                role.attr_name()
+            ),
+        );
+        false
+    });
 }

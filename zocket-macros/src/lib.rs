@@ -30,7 +30,13 @@ pub fn router(args: TokenStream, input: TokenStream) -> TokenStream {
     check::check(&cx, &router);
     match cx.check() {
         Ok(()) => gen::expand(&router, module).into(),
-        Err(e) => e.to_compile_error().into(),
+        // The module itself (its zocket attributes taken off) still goes
+        // out, so that code naming its structs does not add "unresolved
+        // module" errors to the ones that matter.
+        Err(e) => {
+            let errors = e.to_compile_error();
+            quote::quote!(#errors #module).into()
+        }
     }
 }
 

@@ -164,18 +164,20 @@ fn namespace(
                 );
                 ns.children.push(child);
             }
-            Item::Enum(e) => attr::reject_roles(cx, &e.attrs, "an enum"),
-            Item::Union(u) => attr::reject_roles(cx, &u.attrs, "a union"),
-            Item::Fn(f) => attr::reject_roles(cx, &f.attrs, "a function"),
-            Item::Type(t) => attr::reject_roles(cx, &t.attrs, "a type alias"),
-            Item::Trait(t) => attr::reject_roles(cx, &t.attrs, "a trait"),
-            Item::Impl(i) => attr::reject_roles(cx, &i.attrs, "an impl block"),
-            Item::Const(c) => attr::reject_roles(cx, &c.attrs, "a const"),
-            Item::Static(s) => attr::reject_roles(cx, &s.attrs, "a static"),
-            Item::Use(u) => attr::reject_roles(cx, &u.attrs, "a use declaration"),
+            Item::Enum(e) => attr::reject_roles(cx, &mut e.attrs, "an enum"),
+            Item::Union(u) => attr::reject_roles(cx, &mut u.attrs, "a union"),
+            Item::Fn(f) => attr::reject_roles(cx, &mut f.attrs, "a function"),
+            Item::Type(t) => attr::reject_roles(cx, &mut t.attrs, "a type alias"),
+            Item::Trait(t) => attr::reject_roles(cx, &mut t.attrs, "a trait"),
+            Item::Impl(i) => attr::reject_roles(cx, &mut i.attrs, "an impl block"),
+            Item::Const(c) => attr::reject_roles(cx, &mut c.attrs, "a const"),
+            Item::Static(s) => attr::reject_roles(cx, &mut s.attrs, "a static"),
+            Item::Use(u) => attr::reject_roles(cx, &mut u.attrs, "a use declaration"),
             _ => {}
         }
     }
+    // Reported above; left in, a file module would add a "file not found".
+    items.retain(|item| !matches!(item, Item::Mod(m) if m.content.is_none()));
     items.extend(extra);
     ns
 }
@@ -298,8 +300,8 @@ fn fields(
 /// Adds the serde derives (through zocket's re-export, so users need no
 /// serde dependency) and `Debug`/`Clone` unless the user derived them.
 fn decorate(cx: &Ctxt, s: &mut ItemStruct, role: Role, rename_all: &str) {
-    let mut has_debug = false;
-    let mut has_clone = false;
+    let (mut has_debug, mut has_clone) = (false, false);
+    let (mut has_serialize, mut has_deserialize) = (false, false);
     for attr in &s.attrs {
         if !attr.path().is_ident("derive") {
             continue;
@@ -307,10 +309,16 @@ fn decorate(cx: &Ctxt, s: &mut ItemStruct, role: Role, rename_all: &str) {
         let _ = attr.parse_nested_meta(|meta| {
             let name = meta.path.segments.last().map(|s| s.ident.to_string());
             match name.as_deref() {
-                Some("Serialize" | "Deserialize") => cx.error(
-                    &meta.path,
-                    "zocket derives Serialize and Deserialize for router items; remove this derive",
-                ),
+                Some(derive @ ("Serialize" | "Deserialize")) => {
+                    cx.error(
+                        &meta.path,
+                        "zocket derives Serialize and Deserialize for router items; remove this derive",
+                    );
+                    // Not derived a second time: the error above is the
+                    // only one the user sees.
+                    has_serialize |= derive == "Serialize";
+                    has_deserialize |= derive == "Deserialize";
+                }
                 Some("Debug") => has_debug = true,
                 Some("Clone") => has_clone = true,
                 _ => {}
@@ -318,10 +326,13 @@ fn decorate(cx: &Ctxt, s: &mut ItemStruct, role: Role, rename_all: &str) {
             Ok(())
         });
     }
-    let mut derives = vec![
-        quote!(::zocket::__private::serde::Serialize),
-        quote!(::zocket::__private::serde::Deserialize),
-    ];
+    let mut derives = Vec::new();
+    if !has_serialize {
+        derives.push(quote!(::zocket::__private::serde::Serialize));
+    }
+    if !has_deserialize {
+        derives.push(quote!(::zocket::__private::serde::Deserialize));
+    }
     if !has_debug {
         derives.push(quote!(::core::fmt::Debug));
     }
