@@ -42,6 +42,40 @@
 //!   `#[zocket(validate = path)]` on a field (`fn(&T) -> Result<(), E>`) or a
 //!   struct (`fn(&Self) -> Result<(), E>`), `#[zocket(rename = "x")]` on a
 //!   field or a namespace module. Any `#[serde(..)]` attribute also works.
+//!   Each may be given once; a repeat is an error.
+//! - `#[incoming(reply = T, error = E)]`: a request. The handler returns
+//!   `Result<T, E>` (`T` without `error`; `E: Display`), the client awaits
+//!   it with `client.call()`. `#[outgoing(reply = T)]`: the server asks a
+//!   client (`.request(id)`), the client answers with `client.answer()`.
+//!   Reply and error types need serde's derives and, with the `typescript`
+//!   feature, `TS`: `#[zocket::data]` gives them all.
+//! - Names as Rust allows them: a message `struct Move` gets the accessor
+//!   `r#move()`, `pub mod r#match` the wire prefix `match`; acronyms are one
+//!   word (`GetXP` → `get_xp()`, wire `getXP`).
+//!
+//! ## Types inside messages
+//! `#[zocket::data]` on a struct or enum used in a message gives it what a
+//! message gets: serde's derives through zocket (no serde dependency),
+//! `Debug`, `Clone`, `TS`, and camelCase names (variants and their fields
+//! too). Any `#[serde(..)]` attribute still works, e.g. an internal tag:
+//!
+//! ```
+//! #[zocket::data]
+//! #[serde(tag = "kind")]
+//! pub enum Piece {
+//!     Pawn,
+//!     Knight { times_moved: u32 },
+//! }
+//!
+//! #[zocket::data]
+//! pub struct Square { pub file_index: u8, pub piece: Option<Piece> }
+//!
+//! let square = Square { file_index: 3, piece: Some(Piece::Knight { times_moved: 2 }) };
+//! assert_eq!(
+//!     serde_json::to_string(&square).unwrap(),
+//!     r#"{"fileIndex":3,"piece":{"kind":"knight","timesMoved":2}}"#
+//! );
+//! ```
 //!
 //! ## TypeScript
 //! With the `typescript` feature (on by default) the macro also generates
@@ -55,7 +89,7 @@ pub use zocket_core::{
     close, validate, CallError, ClientId, ErrorCode, ErrorPayload, Incoming, Message, MessageSet,
     NoError, NoHeaders, Outgoing, Request, Router, Timestamp, Validate, ValidationError,
 };
-pub use zocket_macros::{headers, incoming, outgoing, router};
+pub use zocket_macros::{data, headers, incoming, outgoing, router};
 
 pub use chrono;
 

@@ -84,9 +84,8 @@ pub mod cli;
 pub mod web;
 
 /// The reply to a `rooms.join` request.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, zocket::ts_rs::TS)]
-#[serde(rename_all = "camelCase")]
-#[ts(crate = "zocket::ts_rs")]
+#[zocket::data]
+#[derive(PartialEq, Eq)]
 pub struct Joined {
     pub room_id: String,
     /// Members of the room on this server, the joiner included.
@@ -95,9 +94,9 @@ pub struct Joined {
 
 /// Why the chat did not do what a client asked: the typed error of its
 /// requests, in the error frame's `data` (`{"kind":"notMember"}`).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, zocket::ts_rs::TS)]
-#[serde(tag = "kind", rename_all = "camelCase")]
-#[ts(crate = "zocket::ts_rs")]
+#[zocket::data]
+#[derive(PartialEq, Eq)]
+#[serde(tag = "kind")]
 pub enum ChatError {
     /// The room is not one the sender joined.
     NotMember,

@@ -9,6 +9,7 @@ mod attr;
 mod case;
 mod check;
 mod ctxt;
+mod data;
 mod gen;
 mod model;
 mod parse;
@@ -38,6 +39,16 @@ pub fn router(args: TokenStream, input: TokenStream) -> TokenStream {
             quote::quote!(#errors #module).into()
         }
     }
+}
+
+/// Gives a type used inside messages (a nested struct, an enum) what router
+/// structs get: serde's derives through zocket's re-export (no serde
+/// dependency needed), `Debug`, `Clone`, `TS`, and camelCase names on the
+/// wire. See the `zocket` crate's documentation.
+#[proc_macro_attribute]
+pub fn data(args: TokenStream, input: TokenStream) -> TokenStream {
+    let item = parse_macro_input!(input as syn::Item);
+    data::expand(args.into(), item).into()
 }
 
 macro_rules! outside_router {

@@ -300,9 +300,31 @@ fn fields(
 /// Adds the serde derives (through zocket's re-export, so users need no
 /// serde dependency) and `Debug`/`Clone` unless the user derived them.
 fn decorate(cx: &Ctxt, s: &mut ItemStruct, role: Role, rename_all: &str) {
+    let derive = derives(cx, &s.attrs);
+    s.attrs.insert(0, derive);
+    s.attrs.insert(
+        1,
+        parse_quote!(#[serde(crate = "::zocket::__private::serde", rename_all = #rename_all)]),
+    );
+    // A missing `Option` field deserializes as `None`: clients may leave
+    // it out. The server always writes it (as `null` when `None`).
+    let ts = if role == Role::Outgoing {
+        quote!(#[ts(crate = "::zocket::__private::ts_rs")])
+    } else {
+        quote!(#[ts(crate = "::zocket::__private::ts_rs", optional_fields = nullable)])
+    };
+    s.attrs.insert(2, parse_quote!(#ts));
+}
+
+/// The `#[derive(..)]` zocket adds to a router struct or a
+/// `#[zocket::data]` type: serde's two through zocket's re-export, `Debug`
+/// and `Clone` unless the user derived them, and `TS` (ts-rs's with the
+/// `typescript` feature, a no-op otherwise, so `#[ts(..)]` attributes are
+/// accepted either way). A user serde derive is an error, and not doubled.
+pub(crate) fn derives(cx: &Ctxt, attrs: &[syn::Attribute]) -> syn::Attribute {
     let (mut has_debug, mut has_clone) = (false, false);
     let (mut has_serialize, mut has_deserialize) = (false, false);
-    for attr in &s.attrs {
+    for attr in attrs {
         if !attr.path().is_ident("derive") {
             continue;
         }
@@ -312,10 +334,8 @@ fn decorate(cx: &Ctxt, s: &mut ItemStruct, role: Role, rename_all: &str) {
                 Some(derive @ ("Serialize" | "Deserialize")) => {
                     cx.error(
                         &meta.path,
-                        "zocket derives Serialize and Deserialize for router items; remove this derive",
+                        "zocket derives Serialize and Deserialize for router items and `#[zocket::data]` types; remove this derive",
                     );
-                    // Not derived a second time: the error above is the
-                    // only one the user sees.
                     has_serialize |= derive == "Serialize";
                     has_deserialize |= derive == "Deserialize";
                 }
@@ -339,22 +359,8 @@ fn decorate(cx: &Ctxt, s: &mut ItemStruct, role: Role, rename_all: &str) {
     if !has_clone {
         derives.push(quote!(::core::clone::Clone));
     }
-    // `TS` is ts-rs's derive with the `typescript` feature and a no-op
-    // otherwise (so `#[ts(..)]` attributes are accepted either way).
     derives.push(quote!(::zocket::__private::TS));
-    s.attrs.insert(0, parse_quote!(#[derive(#(#derives),*)]));
-    s.attrs.insert(
-        1,
-        parse_quote!(#[serde(crate = "::zocket::__private::serde", rename_all = #rename_all)]),
-    );
-    // A missing `Option` field deserializes as `None`: clients may leave
-    // it out. The server always writes it (as `null` when `None`).
-    let ts = if role == Role::Outgoing {
-        quote!(#[ts(crate = "::zocket::__private::ts_rs")])
-    } else {
-        quote!(#[ts(crate = "::zocket::__private::ts_rs", optional_fields = nullable)])
-    };
-    s.attrs.insert(2, parse_quote!(#ts));
+    parse_quote!(#[derive(#(#derives),*)])
 }
 
 /// The keys of a list of `#[serde(..)]` attributes (`default`,
