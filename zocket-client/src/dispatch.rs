@@ -39,7 +39,6 @@ impl Listeners {
             listeners: Arc::downgrade(self),
             key,
             id,
-            active: true,
         }
     }
 
@@ -81,31 +80,20 @@ impl Listeners {
     }
 }
 
-/// A registered listener. Dropping it (or calling
-/// [`unsubscribe`](Self::unsubscribe)) removes the listener; call
-/// [`detach`](Self::detach) to keep it for the client's lifetime.
-#[must_use = "dropping a Subscription removes the listener at once; bind it or call .detach()"]
+/// A registered listener. It stays registered until
+/// [`unsubscribe`](Self::unsubscribe) is called or the client is dropped:
+/// dropping the handle, e.g. with `let _ = client.on()...`, keeps it, so the
+/// easy thing is the safe one.
 pub struct Subscription {
     listeners: Weak<Listeners>,
     key: Key,
     id: u64,
-    active: bool,
 }
 
 impl Subscription {
-    pub fn unsubscribe(self) {}
-
-    /// Keeps the listener until the client is dropped.
-    pub fn detach(mut self) {
-        self.active = false;
-    }
-}
-
-impl Drop for Subscription {
-    fn drop(&mut self) {
-        if !self.active {
-            return;
-        }
+    /// Removes the listener; it is not called for anything that arrives
+    /// after this returns.
+    pub fn unsubscribe(self) {
         if let Some(listeners) = self.listeners.upgrade() {
             listeners.remove(self.key, self.id);
         }
@@ -149,7 +137,8 @@ mod tests {
         a.unsubscribe();
         listeners.emit(Key::Open, &());
         assert_eq!(hits.load(Ordering::SeqCst), 21);
-        b.detach();
+        // Dropping the handle keeps the listener.
+        drop(b);
         listeners.emit(Key::Open, &());
         assert_eq!(hits.load(Ordering::SeqCst), 31);
     }

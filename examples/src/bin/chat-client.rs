@@ -36,30 +36,22 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     )
     .await?;
 
+    // Listeners stay until the client goes (or `.unsubscribe()`).
     let on = client.on();
     on.rooms()
-        .on_join(|m| println!("* {} joined {}", m.user_name, m.room_id))
-        .detach();
+        .on_join(|m| println!("* {} joined {}", m.user_name, m.room_id));
     on.rooms()
-        .on_leave(|m| println!("* {} left {}", m.user_name, m.room_id))
-        .detach();
-    on.rooms()
-        .on_message(|m| {
-            println!(
-                "[{}] {} {}: {}",
-                m.room_id,
-                m.timestamp.format("%H:%M:%S"),
-                m.user_name,
-                m.content
-            )
-        })
-        .detach();
-    on.rooms()
-        .on_members(|m| println!("* in {}: {}", m.room_id, m.members.join(", ")))
-        .detach();
-    client
-        .on_error(|e| eprintln!("! server error {}: {}", e.code.as_str(), e.message))
-        .detach();
+        .on_leave(|m| println!("* {} left {}", m.user_name, m.room_id));
+    on.rooms().on_message(|m| {
+        println!(
+            "[{}] {} {}: {}",
+            m.room_id,
+            m.timestamp.format("%H:%M:%S"),
+            m.user_name,
+            m.content
+        )
+    });
+    client.on_error(|e| eprintln!("! server error {}: {}", e.code.as_str(), e.message));
 
     // The server forgets rooms when a connection drops: rejoin on every
     // (re)connect, starting with this one.
@@ -75,7 +67,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     };
     rejoin();
-    client.on_open(rejoin).detach();
+    client.on_open(rejoin);
 
     let mut lines = BufReader::new(tokio::io::stdin()).lines();
     let mut room = args.room.clone();
