@@ -37,7 +37,7 @@ pub fn expand(args: TokenStream, mut item: Item) -> TokenStream {
             return finish(cx, other);
         }
     };
-    let derive = crate::parse::derives(&cx, attrs);
+    let derive = crate::gen::items::derive_attr(crate::parse::user_derives(&cx, attrs));
     attrs.insert(0, derive);
     attrs.insert(1, serde);
     attrs.insert(2, parse_quote!(#[ts(crate = "::zocket::__private::ts_rs")]));

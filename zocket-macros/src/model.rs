@@ -1,7 +1,7 @@
 //! The router as the generators see it: namespaces, messages, fields, with
 //! wire names already worked out.
 
-use syn::{Ident, Path, Type};
+use syn::{Expr, Ident, LitStr, Path, Type};
 
 use crate::attr::Role;
 
@@ -41,6 +41,7 @@ pub struct Message {
     pub reply: Option<Type>,
     /// `error = Type`: the handler's typed failure.
     pub error: Option<Type>,
+    pub derives: UserDerives,
 }
 
 impl Message {
@@ -58,9 +59,27 @@ impl Message {
 
 pub struct Field {
     pub ident: Ident,
+    pub ty: Type,
     /// The name on the wire, used in validation error paths.
     pub wire: String,
+    /// `#[zocket(rename = "..")]`, which the wire name already reflects.
+    pub rename: Option<LitStr>,
+    /// `Some(None)` for `#[zocket(default)]`, `Some(Some(expr))` for a value.
+    pub default: Option<Option<Expr>>,
+    /// Whether the receiver may go without the key (TypeScript `key?:`).
+    pub optional: bool,
     pub validate: Option<Path>,
+}
+
+/// Derives the user wrote on a message struct, so that zocket adds only the
+/// others.
+#[derive(Clone, Copy, Default)]
+pub struct UserDerives {
+    pub debug: bool,
+    pub clone: bool,
+    /// A serde derive is an error (reported while parsing); not doubled.
+    pub serialize: bool,
+    pub deserialize: bool,
 }
 
 impl Namespace {

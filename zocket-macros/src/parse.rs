@@ -1,14 +1,14 @@
-//! Reads a `#[zocket::router]` module into the [`model`](crate::model),
-//! taking zocket's attributes off the items and giving each message struct
-//! the serde derives and attributes its wire format needs.
+//! Reads a `#[zocket::router]` module into the [`model`](crate::model).
+//! The only change it makes to the input is taking zocket's own attributes
+//! off (the compiler must not see them); what the wire format needs is added
+//! by [`gen`](crate::gen) from the model.
 
-use quote::{format_ident, quote};
-use syn::{parse_quote, Expr, Fields, Ident, Item, ItemMod, ItemStruct, Lit, LitStr};
+use syn::{Expr, Fields, Ident, Item, ItemMod, ItemStruct, LitStr};
 
 use crate::attr::{self, Role};
 use crate::case;
 use crate::ctxt::Ctxt;
-use crate::model::{Field, Headers, Message, Namespace, Router};
+use crate::model::{Field, Headers, Message, Namespace, Router, UserDerives};
 
 pub fn parse(cx: &Ctxt, module: &mut ItemMod) -> Router {
     let mut headers: Option<(Headers, Ident)> = None;
@@ -57,7 +57,6 @@ fn namespace(
         messages: Vec::new(),
         children: Vec::new(),
     };
-    let mut extra: Vec<Item> = Vec::new();
     for item in items.iter_mut() {
         match item {
             Item::Struct(s) => {
@@ -83,8 +82,8 @@ fn namespace(
                             cx.syn_error(e);
                             continue;
                         }
-                        let fields = fields(cx, s, role, case::kebab, &mut extra);
-                        decorate(cx, s, role, "kebab-case");
+                        let fields = fields(cx, s, role, case::kebab);
+                        let derives = user_derives(cx, &s.attrs);
                         *headers = Some((
                             Headers {
                                 ident: s.ident.clone(),
@@ -100,6 +99,7 @@ fn namespace(
                             validate: attrs.validate,
                             reply: None,
                             error: None,
+                            derives,
                         });
                     }
                     Role::Incoming | Role::Outgoing => {
@@ -117,8 +117,8 @@ fn namespace(
                             Some(lit) => checked_wire_name(cx, lit),
                             None => case::lower_camel(&case::unraw(&s.ident)),
                         };
-                        let fields = fields(cx, s, role, case::lower_camel, &mut extra);
-                        decorate(cx, s, role, "camelCase");
+                        let fields = fields(cx, s, role, case::lower_camel);
+                        let derives = user_derives(cx, &s.attrs);
                         ns.messages.push(Message {
                             role,
                             ident: s.ident.clone(),
@@ -131,6 +131,7 @@ fn namespace(
                             validate: attrs.validate,
                             reply: attrs.reply,
                             error: attrs.error,
+                            derives,
                         });
                     }
                 }
@@ -178,7 +179,6 @@ fn namespace(
     }
     // Reported above; left in, a file module would add a "file not found".
     items.retain(|item| !matches!(item, Item::Mod(m) if m.content.is_none()));
-    items.extend(extra);
     ns
 }
 
@@ -224,16 +224,9 @@ fn checked_wire_name(cx: &Ctxt, lit: &LitStr) -> String {
     name
 }
 
-/// Reads the fields, turning `#[zocket(..)]` field attributes into serde
-/// attributes and default-value functions (added to `extra`).
-fn fields(
-    cx: &Ctxt,
-    s: &mut ItemStruct,
-    role: Role,
-    casing: fn(&str) -> String,
-    extra: &mut Vec<Item>,
-) -> Vec<Field> {
-    let struct_ident = s.ident.clone();
+/// Reads the fields into the model, taking their `#[zocket(..)]`
+/// attributes off.
+fn fields(cx: &Ctxt, s: &mut ItemStruct, role: Role, casing: fn(&str) -> String) -> Vec<Field> {
     let struct_default = serde_keys(&s.attrs).iter().any(|k| k == "default");
     let Fields::Named(named) = &mut s.fields else {
         return Vec::new();
@@ -244,12 +237,11 @@ fn fields(
         let Some(ident) = field.ident.clone() else {
             continue;
         };
-        // The TypeScript side: a key the receiver may go without is
-        // optional (`key?: T`, where an `Option` is `T | null`). Clients
-        // may leave out incoming fields and headers that have a default;
-        // the server leaves out fields it skips when serializing.
+        // A key the receiver may go without: clients may leave out incoming
+        // fields and headers that have a default; the server leaves out
+        // fields it skips when serializing.
         let serde = serde_keys(&field.attrs);
-        let may_be_omitted = match role {
+        let optional = match role {
             Role::Incoming | Role::Headers => {
                 struct_default || attrs.default.is_some() || serde.iter().any(|k| k == "default")
             }
@@ -257,73 +249,27 @@ fn fields(
                 .iter()
                 .any(|k| k == "skip_serializing_if" || k == "skip_serializing"),
         };
-        if may_be_omitted {
-            field.attrs.push(parse_quote!(#[ts(optional = nullable)]));
-        }
         let wire = match &attrs.rename {
-            Some(lit) => {
-                field.attrs.push(parse_quote!(#[serde(rename = #lit)]));
-                lit.value()
-            }
+            Some(lit) => lit.value(),
             None => casing(&case::unraw(&ident)),
         };
-        match attrs.default {
-            None => {}
-            Some(None) => field.attrs.push(parse_quote!(#[serde(default)])),
-            Some(Some(value)) => {
-                let name = format_ident!("__zocket_default_{}_{}", struct_ident, ident);
-                let ty = &field.ty;
-                let is_str = matches!(&value, Expr::Lit(l) if matches!(l.lit, Lit::Str(_)));
-                let body = if is_str {
-                    quote!(::core::convert::Into::into(#value))
-                } else {
-                    quote!(#value)
-                };
-                extra.push(parse_quote! {
-                    #[doc(hidden)]
-                    #[allow(non_snake_case)]
-                    fn #name() -> #ty { #body }
-                });
-                let path = name.to_string();
-                field.attrs.push(parse_quote!(#[serde(default = #path)]));
-            }
-        }
         out.push(Field {
             ident,
+            ty: field.ty.clone(),
             wire,
+            rename: attrs.rename,
+            default: attrs.default,
+            optional,
             validate: attrs.validate,
         });
     }
     out
 }
 
-/// Adds the serde derives (through zocket's re-export, so users need no
-/// serde dependency) and `Debug`/`Clone` unless the user derived them.
-fn decorate(cx: &Ctxt, s: &mut ItemStruct, role: Role, rename_all: &str) {
-    let derive = derives(cx, &s.attrs);
-    s.attrs.insert(0, derive);
-    s.attrs.insert(
-        1,
-        parse_quote!(#[serde(crate = "::zocket::__private::serde", rename_all = #rename_all)]),
-    );
-    // A missing `Option` field deserializes as `None`: clients may leave
-    // it out. The server always writes it (as `null` when `None`).
-    let ts = if role == Role::Outgoing {
-        quote!(#[ts(crate = "::zocket::__private::ts_rs")])
-    } else {
-        quote!(#[ts(crate = "::zocket::__private::ts_rs", optional_fields = nullable)])
-    };
-    s.attrs.insert(2, parse_quote!(#ts));
-}
-
-/// The `#[derive(..)]` zocket adds to a router struct or a
-/// `#[zocket::data]` type: serde's two through zocket's re-export, `Debug`
-/// and `Clone` unless the user derived them, and `TS` (ts-rs's with the
-/// `typescript` feature, a no-op otherwise, so `#[ts(..)]` attributes are
-/// accepted either way). A user serde derive is an error, and not doubled.
-pub(crate) fn derives(cx: &Ctxt, attrs: &[syn::Attribute]) -> syn::Attribute {
-    let (mut has_debug, mut has_clone) = (false, false);
-    let (mut has_serialize, mut has_deserialize) = (false, false);
+/// Reads the derives the user wrote. A serde derive is an error: zocket
+/// derives serde through its own re-export.
+pub(crate) fn user_derives(cx: &Ctxt, attrs: &[syn::Attribute]) -> UserDerives {
+    let mut out = UserDerives::default();
     for attr in attrs {
         if !attr.path().is_ident("derive") {
             continue;
@@ -336,31 +282,17 @@ pub(crate) fn derives(cx: &Ctxt, attrs: &[syn::Attribute]) -> syn::Attribute {
                         &meta.path,
                         "zocket derives Serialize and Deserialize for router items and `#[zocket::data]` types; remove this derive",
                     );
-                    has_serialize |= derive == "Serialize";
-                    has_deserialize |= derive == "Deserialize";
+                    out.serialize |= derive == "Serialize";
+                    out.deserialize |= derive == "Deserialize";
                 }
-                Some("Debug") => has_debug = true,
-                Some("Clone") => has_clone = true,
+                Some("Debug") => out.debug = true,
+                Some("Clone") => out.clone = true,
                 _ => {}
             }
             Ok(())
         });
     }
-    let mut derives = Vec::new();
-    if !has_serialize {
-        derives.push(quote!(::zocket::__private::serde::Serialize));
-    }
-    if !has_deserialize {
-        derives.push(quote!(::zocket::__private::serde::Deserialize));
-    }
-    if !has_debug {
-        derives.push(quote!(::core::fmt::Debug));
-    }
-    if !has_clone {
-        derives.push(quote!(::core::clone::Clone));
-    }
-    derives.push(quote!(::zocket::__private::TS));
-    parse_quote!(#[derive(#(#derives),*)])
+    out
 }
 
 /// The keys of a list of `#[serde(..)]` attributes (`default`,

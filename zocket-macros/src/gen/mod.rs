@@ -3,6 +3,7 @@
 //! `::zocket::__private`, so users depend on the one crate.
 
 mod client;
+pub mod items;
 mod server;
 mod typescript;
 mod wire;
@@ -20,6 +21,7 @@ pub fn expand(router: &Router, mut module: ItemMod) -> TokenStream {
 }
 
 fn insert(router: &Router, ns: &Namespace, items: &mut Vec<Item>) {
+    items::complete(ns, items);
     let generated = [
         wire::namespace(router, ns),
         server::namespace(router, ns),
