@@ -71,7 +71,7 @@ async fn validation_with_defaults() {
         (json!({"name": 5}), "name", ""),
         (json!({"name": "Bo", "age": 3}), "age", "must be 18 to 150"),
         (json!({"name": "Bo", "age": -1}), "age", ""),
-        (json!({"age": 20}), "", "missing field `name`"),
+        (json!({"age": 20}), "name", "missing field `name`"),
     ];
     for (payload, path, message) in cases {
         raw.send_json(json!({"type": "validated.person", "payload": payload}))
