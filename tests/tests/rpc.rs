@@ -535,14 +535,23 @@ async fn a_handler_can_ask_its_own_client() {
     server.shutdown().await;
 }
 
+/// A raw client in `room`, and its id.
+async fn raw_member(
+    server: &zocket_tests::TestServer<rpc::Router>,
+    room: &str,
+) -> (RawClient, ClientId) {
+    let mut c = RawClient::connect(&server.url()).await;
+    c.send_json(json!({"type":"calc.join","payload":{"room":room},"rpcId":"j"}))
+        .await;
+    assert_eq!(c.recv_json().await["rpcId"], "j");
+    let id = server.handle.members(room).pop().expect("a member");
+    (c, id)
+}
+
 #[tokio::test]
 async fn server_requests_to_raw_clients_time_out_or_take_their_answer() {
     let (server, _) = server(Config::default()).await;
-    let mut c = RawClient::connect(&server.url()).await;
-    c.send_text(r#"{"type":"calc.join","payload":{"room":"q"},"rpcId":"j"}"#)
-        .await;
-    assert_eq!(c.recv_json().await["rpcId"], "j");
-    let id = server.handle.members("q").pop().expect("a member");
+    let (mut c, id) = raw_member(&server, "q").await;
     let handle = server.handle.clone();
 
     // Never answered: a timeout, and the request frame is v1's.
@@ -588,11 +597,7 @@ async fn server_requests_to_raw_clients_time_out_or_take_their_answer() {
 #[tokio::test]
 async fn a_server_request_fails_at_once_when_the_client_goes() {
     let (server, _) = server(Config::default()).await;
-    let mut c = RawClient::connect(&server.url()).await;
-    c.send_text(r#"{"type":"calc.join","payload":{"room":"g"},"rpcId":"j"}"#)
-        .await;
-    assert_eq!(c.recv_json().await["rpcId"], "j");
-    let id = server.handle.members("g").pop().expect("a member");
+    let (mut c, id) = raw_member(&server, "g").await;
     let handle = server.handle.clone();
     let asked = tokio::spawn(async move {
         handle

@@ -77,24 +77,12 @@ fn send_accessor(ns: &Namespace, root: &TokenStream) -> TokenStream {
             }
         }
     });
-    let children = ns.children_with(Role::Incoming).map(|c| {
-        let module = &c.ident;
-        quote! {
-            pub fn #module(&self) -> #module::__ClientSend<'a> {
-                #module::__ClientSend(self.0)
-            }
-        }
-    });
-    quote! {
-        #[doc(hidden)]
-        #[derive(::core::clone::Clone, ::core::marker::Copy)]
-        pub struct __ClientSend<'a>(pub &'a ::zocket::__private::client::Core<#root::Router>);
-
-        impl<'a> __ClientSend<'a> {
-            #(#methods)*
-            #(#children)*
-        }
-    }
+    accessor(
+        root,
+        "__ClientSend",
+        methods,
+        ns.children_with(Role::Incoming),
+    )
 }
 
 fn on_accessor(ns: &Namespace, root: &TokenStream) -> TokenStream {
@@ -102,7 +90,7 @@ fn on_accessor(ns: &Namespace, root: &TokenStream) -> TokenStream {
         let method = &m.method;
         let ident = &m.ident;
         let doc = format!(
-            "Listens for `{}`. The listener stays until the returned subscription is dropped or unsubscribed.",
+            "Listens for `{}`. The listener stays until its subscription is unsubscribed or the client goes.",
             m.wire
         );
         quote! {
@@ -115,24 +103,12 @@ fn on_accessor(ns: &Namespace, root: &TokenStream) -> TokenStream {
             }
         }
     });
-    let children = ns.children_with(Role::Outgoing).map(|c| {
-        let module = &c.ident;
-        quote! {
-            pub fn #module(&self) -> #module::__ClientOn<'a> {
-                #module::__ClientOn(self.0)
-            }
-        }
-    });
-    quote! {
-        #[doc(hidden)]
-        #[derive(::core::clone::Clone, ::core::marker::Copy)]
-        pub struct __ClientOn<'a>(pub &'a ::zocket::__private::client::Core<#root::Router>);
-
-        impl<'a> __ClientOn<'a> {
-            #(#methods)*
-            #(#children)*
-        }
-    }
+    accessor(
+        root,
+        "__ClientOn",
+        methods,
+        ns.children_with(Role::Outgoing),
+    )
 }
 
 fn call_accessor(ns: &Namespace, root: &TokenStream) -> TokenStream {
@@ -150,24 +126,12 @@ fn call_accessor(ns: &Namespace, root: &TokenStream) -> TokenStream {
             }
         }
     });
-    let children = ns.children_with(Role::Incoming).map(|c| {
-        let module = &c.ident;
-        quote! {
-            pub fn #module(&self) -> #module::__ClientCall<'a> {
-                #module::__ClientCall(self.0)
-            }
-        }
-    });
-    quote! {
-        #[doc(hidden)]
-        #[derive(::core::clone::Clone, ::core::marker::Copy)]
-        pub struct __ClientCall<'a>(pub &'a ::zocket::__private::client::Core<#root::Router>);
-
-        impl<'a> __ClientCall<'a> {
-            #(#methods)*
-            #(#children)*
-        }
-    }
+    accessor(
+        root,
+        "__ClientCall",
+        methods,
+        ns.children_with(Role::Incoming),
+    )
 }
 
 fn answer_accessor(ns: &Namespace, root: &TokenStream) -> TokenStream {
@@ -179,7 +143,7 @@ fn answer_accessor(ns: &Namespace, root: &TokenStream) -> TokenStream {
             let ident = &m.ident;
             let output = crate::gen::server::handler_output(m);
             let doc = format!(
-                "Answers the server's `{}` requests with what `answerer` returns. The answerer stays until the returned subscription is dropped or unsubscribed.",
+                "Answers the server's `{}` requests with what `answerer` returns. The answerer stays until its subscription is unsubscribed or the client goes.",
                 m.wire
             );
             let outcome = if m.error.is_some() {
@@ -201,20 +165,38 @@ fn answer_accessor(ns: &Namespace, root: &TokenStream) -> TokenStream {
                 }
             }
         });
-    let children = ns.children.iter().filter(|c| c.has_answerable()).map(|c| {
+    accessor(
+        root,
+        "__ClientAnswer",
+        methods,
+        ns.children.iter().filter(|c| c.has_answerable()),
+    )
+}
+
+/// One accessor level of the client (`send()`, `on()`, `call()`,
+/// `answer()`): a borrowed `Core` with a method per message of this
+/// namespace and one per child namespace that has any.
+fn accessor<'n>(
+    root: &TokenStream,
+    name: &str,
+    methods: impl Iterator<Item = TokenStream>,
+    children: impl Iterator<Item = &'n Namespace>,
+) -> TokenStream {
+    let name = quote::format_ident!("{name}");
+    let children = children.map(|c| {
         let module = &c.ident;
         quote! {
-            pub fn #module(&self) -> #module::__ClientAnswer<'a> {
-                #module::__ClientAnswer(self.0)
+            pub fn #module(&self) -> #module::#name<'a> {
+                #module::#name(self.0)
             }
         }
     });
     quote! {
         #[doc(hidden)]
         #[derive(::core::clone::Clone, ::core::marker::Copy)]
-        pub struct __ClientAnswer<'a>(pub &'a ::zocket::__private::client::Core<#root::Router>);
+        pub struct #name<'a>(pub &'a ::zocket::__private::client::Core<#root::Router>);
 
-        impl<'a> __ClientAnswer<'a> {
+        impl<'a> #name<'a> {
             #(#methods)*
             #(#children)*
         }
