@@ -1,0 +1,119 @@
+// The client against the real Rust chat server (examples/src/bin/chat.rs),
+// not the fake one: zocket v1's RPC wire as the Rust side speaks it, typed
+// replies, typed errors in `data`, acks, and errors that answer a request.
+// The binary comes from `cargo build -p zocket-examples --bin chat`
+// (ZOCKET_CHAT_BIN overrides the path). Without it the suite is skipped
+// with a message, unless ZOCKET_REQUIRE_CHAT is set (CI), then it fails.
+
+import assert from "node:assert/strict";
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import { after, before, describe, it } from "node:test";
+import { WebSocket } from "ws";
+
+import { createZocketClient, isRpcError, type ZocketClient } from "../src/index.js";
+import { rejection, within } from "./helpers.js";
+
+// The chat router's requests as the Rust macro generates them
+// (examples/web/src/chat-router.ts; the type tests check that file).
+type ChatError = { kind: "notMember" } | { kind: "alreadyMember" } | { kind: "refused"; reason: string };
+type Chat = {
+  headers: { "user-name"?: string };
+  incoming: {
+    rooms: {
+      join: { $payload: { roomId: string }; $reply: { roomId: string; members: number }; $error: ChatError };
+      leave: { $payload: { roomId: string } };
+      members: { $payload: { roomId: string }; $reply: { roomId: string; members: string[] }; $error: ChatError };
+      message: { $payload: { roomId: string; content: string } };
+    };
+  };
+  outgoing: {
+    rooms: {
+      onJoin: { $payload: { roomId: string; userName: string } };
+    };
+  };
+};
+
+const here = dirname(fileURLToPath(import.meta.url));
+// dist-test/test/ -> the workspace's target/debug/chat
+const BIN = process.env.ZOCKET_CHAT_BIN ?? resolve(here, "../../../../target/debug/chat");
+const present = existsSync(BIN);
+if (!present && process.env.ZOCKET_REQUIRE_CHAT) {
+  throw new Error(`ZOCKET_REQUIRE_CHAT is set but ${BIN} does not exist: cargo build -p zocket-examples --bin chat`);
+}
+if (!present) console.log(`# skipping the real-server tests: ${BIN} not built (cargo build -p zocket-examples --bin chat)`);
+
+describe("against the Rust chat server", { skip: !present }, () => {
+  let server: ChildProcess;
+  let url = "";
+  const clients: ZocketClient<Chat>[] = [];
+
+  before(async () => {
+    server = spawn(BIN, ["--addr", "127.0.0.1:0"], { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, NO_COLOR: "1" } });
+    const port = await within(
+      new Promise<number>((ok, fail) => {
+        server.once("exit", (code) => fail(new Error(`chat exited (${code}) before listening`)));
+        createInterface({ input: server.stdout! }).on("line", (line) => {
+          const m = /^LISTENING (\d+)$/.exec(line);
+          if (m) ok(Number(m[1]));
+        });
+      }),
+      "the chat server to listen",
+      15_000,
+    );
+    url = `ws://127.0.0.1:${port}/`;
+  });
+
+  after(async () => {
+    for (const c of clients) c.close();
+    const exited = new Promise((done) => server.once("exit", done));
+    server.kill("SIGTERM");
+    await within(exited, "the chat server to stop", 10_000);
+  });
+
+  function connect(name: string): ZocketClient<Chat> {
+    const c = createZocketClient<Chat>(url, { headers: { "user-name": name }, WebSocket });
+    clients.push(c);
+    return c;
+  }
+
+  it("calls join and members with typed replies, and leave as an ack", async () => {
+    const zed = connect("zed");
+    const amy = connect("Amy");
+    assert.deepEqual(await zed.call.rooms.join({ roomId: "ts" }), { roomId: "ts", members: 1 });
+    assert.deepEqual(await amy.call.rooms.join({ roomId: "ts" }), { roomId: "ts", members: 2 });
+    assert.deepEqual(await zed.call.rooms.members({ roomId: "ts" }), { roomId: "ts", members: ["Amy", "zed"] });
+    assert.equal(await amy.call.rooms.leave({ roomId: "ts" }), null);
+    assert.deepEqual(await zed.call.rooms.members({ roomId: "ts" }), { roomId: "ts", members: ["zed"] });
+  });
+
+  it("rejects with the handler's typed error in data, and never through onError", async () => {
+    const c = connect("Eve");
+    const errors: unknown[] = [];
+    c.onError((e) => errors.push(e));
+    const call = c.call.rooms.members({ roomId: "nowhere" });
+    const error = await rejection(call, "members of a room not joined");
+    assert.ok(isRpcError(error, c.call.rooms.members), String(error));
+    assert.equal(error.code, "handler_error");
+    assert.equal(error.message, "not a member of this room");
+    assert.deepEqual(error.data, { kind: "notMember" });
+
+    await c.call.rooms.join({ roomId: "twice" });
+    const again = await rejection(c.call.rooms.join({ roomId: "twice" }), "a second join");
+    assert.ok(isRpcError(again, c.call.rooms.join));
+    assert.deepEqual(again.data, { kind: "alreadyMember" });
+    assert.deepEqual(errors, []);
+  });
+
+  it("rejects with invalid_payload, naming the field, before any handler runs", async () => {
+    const c = connect("Val");
+    const error = await rejection(c.call.rooms.join({ roomId: "" }), "an empty room id");
+    assert.ok(isRpcError(error), String(error));
+    assert.equal(error.code, "invalid_payload");
+    assert.equal(error.for, "rooms.join");
+    assert.equal(error.path, "roomId");
+  });
+});
