@@ -17,7 +17,6 @@ use futures_util::FutureExt;
 use tokio::task::JoinHandle;
 use tokio::time::{sleep_until, Instant};
 use zocket_core::error::{ErrorCode, ErrorPayload};
-use zocket_core::rpc::RawAnswer;
 use zocket_core::{close, wire, FrameError, MessageSet};
 
 use crate::ctx::Ctx;
@@ -329,19 +328,15 @@ async fn read_while(
     }
 }
 
-/// Routes `text` if it answers a request of the server's that is pending;
-/// anything else (requests, messages, late answers) goes the usual way.
+/// Routes `text` at once if it is an answer while the server has requests
+/// pending on this connection (a late answer is dropped here too); anything
+/// else goes the usual way. Without pending requests the envelope is not
+/// parsed twice.
 fn answered_pending(peer: &Peer, text: &str) -> bool {
     if peer.requests().is_none_or(|p| p.is_empty()) {
         return false;
     }
-    match wire::Envelope::parse(text) {
-        Ok(env) => match RawAnswer::from_frame(&env) {
-            Some((id, answer)) => peer.requests().is_some_and(|p| p.resolve(id, answer)),
-            None => false,
-        },
-        Err(_) => false,
-    }
+    wire::Envelope::parse(text).is_ok_and(|env| requests::route_answer(peer, &env))
 }
 
 /// Tells the client a message was dropped by the rate limit; a request is
