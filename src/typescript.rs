@@ -45,7 +45,11 @@ pub struct Writer {
     decls: Vec<String>,
     /// Exported names and what declared them (for clashes).
     names: HashMap<String, String>,
+    /// Types declared under their own (ts-rs) name, as dependencies.
     seen: Vec<TypeId>,
+    /// Message types and the router's name for each (`RoomsOnMembers`), so
+    /// that a reply that is a message refers to it rather than to a copy.
+    messages: HashMap<TypeId, String>,
     tree: String,
     depth: usize,
 }
@@ -60,6 +64,7 @@ impl Writer {
             decls: Vec::new(),
             names: HashMap::new(),
             seen: Vec::new(),
+            messages: HashMap::new(),
             tree: String::new(),
             depth: 1,
         };
@@ -161,6 +166,15 @@ impl Writer {
     /// `export type Name = <T inlined>;`, then the types it refers to.
     fn declare<T: TS + 'static>(&mut self, name: &str) {
         self.claim(name, &format!("`{}`", std::any::type_name::<T>()));
+        self.messages.insert(TypeId::of::<T>(), name.to_owned());
+        // Already declared under its own name (a reply referred to it
+        // first): one shape, two names.
+        if self.seen.contains(&TypeId::of::<T::WithoutGenerics>()) {
+            let mut decl = T::docs().unwrap_or_default();
+            let _ = write!(decl, "export type {name} = {};", T::ident(&self.cfg));
+            self.decls.push(decl);
+            return;
+        }
         let mut decl = T::docs().unwrap_or_default();
         let _ = write!(
             decl,
@@ -213,6 +227,9 @@ impl Writer {
     /// The TypeScript name of a reply or error type, declared if it is a
     /// named type.
     fn refer<T: TS + 'static>(&mut self) -> String {
+        if let Some(name) = self.messages.get(&TypeId::of::<T>()) {
+            return name.clone();
+        }
         self.dependency::<T>();
         self.dependencies::<T>();
         T::name(&self.cfg)

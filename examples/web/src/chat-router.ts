@@ -55,7 +55,7 @@ export type RoomsOnMessage = { roomId: string, userName: string, content: string
 /**
  * The names of the connections in a room, sorted.
  */
-export type RoomsOnMembers = { roomId: string, members: Array<string> };
+export type RoomsOnMembers = OnMembers;
 
 export type ChatRouter = {
   headers: ChatHeaders;
