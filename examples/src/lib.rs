@@ -81,6 +81,7 @@ pub mod chat {
 }
 
 pub mod cli;
+pub mod terminal;
 pub mod web;
 
 /// The reply to a `rooms.join` request.

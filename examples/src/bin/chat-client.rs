@@ -1,12 +1,16 @@
 //! A terminal chat client on the typed client:
 //! `cargo run -p zocket-examples --bin chat-client -- --name Alice --room general`.
-//! Type a line to talk in the current room; `/join R`, `/leave R`, `/who`
-//! (members of the current room), `/quit`.
+//! Type a line to talk in the current room; `/join ROOM`, `/leave [ROOM]`,
+//! `/who`, `/help`, `/quit` (the commands are read by
+//! `zocket_examples::terminal`: mistakes are refused here, never sent).
+
+use std::sync::{Arc, Mutex, PoisonError};
 
 use clap::Parser;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use zocket::client::State;
 use zocket_examples::chat::{self, rooms};
+use zocket_examples::terminal::{Command, Rooms, HELP};
 
 #[derive(Parser)]
 #[command(about = "zocket chat rooms terminal client")]
@@ -28,13 +32,21 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .with_writer(std::io::stderr)
         .init();
     let args = Args::parse();
-    let client = chat::Client::connect(
+    let connected = chat::Client::connect(
         args.url.as_str(),
         chat::Headers {
             user_name: args.name.clone(),
         },
     )
-    .await?;
+    .await;
+    let client = match connected {
+        Ok(client) => client,
+        Err(e) => {
+            eprintln!("! could not connect to {}: {e}", args.url);
+            std::process::exit(1);
+        }
+    };
+    println!("{HELP}");
 
     // Listeners stay until the client goes (or `.unsubscribe()`).
     let on = client.on();
@@ -53,65 +65,110 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     });
     client.on_error(|e| eprintln!("! server error {}: {}", e.code.as_str(), e.message));
 
+    // Unless this client closed, it reconnects by itself.
+    client.on_close(|info| match info.code {
+        Some(code) => eprintln!("* disconnected (close {code}: {})", info.reason),
+        None => eprintln!("* disconnected"),
+    });
+
     // The server forgets rooms when a connection drops: rejoin on every
     // (re)connect, starting with this one.
-    let current = std::sync::Arc::new(std::sync::Mutex::new(vec![args.room.clone()]));
+    let rooms_in = Arc::new(Mutex::new(Rooms::new(&args.room)));
+    let lock = |r: &Arc<Mutex<Rooms>>| r.lock().unwrap_or_else(PoisonError::into_inner).clone();
     let rejoin = {
         let client = client.clone();
-        let current = current.clone();
+        let rooms_in = rooms_in.clone();
         move || {
-            let rooms = current.lock().map(|r| r.clone()).unwrap_or_default();
-            for room_id in rooms {
+            for room_id in lock(&rooms_in).all() {
                 let _ = client.send().rooms().join(rooms::Join { room_id });
             }
         }
     };
     rejoin();
-    client.on_open(rejoin);
+    client.on_open(move || {
+        eprintln!("* connected again");
+        rejoin();
+    });
 
     let mut lines = BufReader::new(tokio::io::stdin()).lines();
-    let mut room = args.room.clone();
     while let Some(line) = lines.next_line().await? {
-        let line = line.trim();
-        if let Some(r) = line.strip_prefix("/join ") {
-            room = r.trim().to_owned();
-            if let Ok(mut c) = current.lock() {
-                c.push(room.clone());
+        let current = lock(&rooms_in).current().map(str::to_owned);
+        match Command::parse(&line) {
+            Command::Nothing => {}
+            Command::Help => println!("{HELP}"),
+            Command::Quit => break,
+            Command::Refused(why) => eprintln!("! {why}"),
+            Command::Join(room) => {
+                let new = rooms_in
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .join(&room);
+                if !new {
+                    println!("* you are in {room} already; talking there now");
+                    continue;
+                }
+                // A request: the server answers with the room's size or says
+                // why it refused.
+                let joined = client.call().rooms().join(rooms::Join {
+                    room_id: room.clone(),
+                });
+                match joined.await {
+                    Ok(j) => println!("* you joined {} ({} here)", j.room_id, j.members),
+                    Err(e) => {
+                        rooms_in
+                            .lock()
+                            .unwrap_or_else(PoisonError::into_inner)
+                            .leave(&room);
+                        eprintln!("! join {room}: {e}");
+                    }
+                }
             }
-            // A request: the server answers with the room's size or says
-            // why it refused.
-            let joined = client.call().rooms().join(rooms::Join {
-                room_id: room.clone(),
-            });
-            match joined.await {
-                Ok(j) => println!("* you joined {} ({} here)", j.room_id, j.members),
-                Err(e) => eprintln!("! join {room}: {e}"),
+            Command::Leave(room) => {
+                let Some(room) = room.or(current) else {
+                    eprintln!("! you are in no room");
+                    continue;
+                };
+                let mut rooms_now = rooms_in.lock().unwrap_or_else(PoisonError::into_inner);
+                if !rooms_now.leave(&room) {
+                    eprintln!("! you are not in {room}");
+                    continue;
+                }
+                let next = rooms_now.current().map(str::to_owned);
+                drop(rooms_now);
+                if let Err(e) = client.send().rooms().leave(rooms::Leave { room_id: room }) {
+                    eprintln!("! not sent: {e}");
+                }
+                match next {
+                    Some(next) => println!("* lines now go to {next}"),
+                    None => println!("* you are in no room; /join one to talk"),
+                }
             }
-        } else if let Some(r) = line.strip_prefix("/leave ") {
-            let r = r.trim().to_owned();
-            if let Ok(mut c) = current.lock() {
-                c.retain(|x| *x != r);
+            Command::Who => {
+                let Some(room) = current else {
+                    eprintln!("! you are in no room");
+                    continue;
+                };
+                let who = client
+                    .call()
+                    .rooms()
+                    .members(rooms::Members { room_id: room });
+                match who.await {
+                    Ok(m) => println!("* in {}: {}", m.room_id, m.members.join(", ")),
+                    Err(e) => eprintln!("! who: {e}"),
+                }
             }
-            if let Err(e) = client.send().rooms().leave(rooms::Leave { room_id: r }) {
-                eprintln!("! not sent: {e}");
-            }
-        } else if line == "/who" {
-            let who = client.call().rooms().members(rooms::Members {
-                room_id: room.clone(),
-            });
-            match who.await {
-                Ok(m) => println!("* in {}: {}", m.room_id, m.members.join(", ")),
-                Err(e) => eprintln!("! who: {e}"),
-            }
-        } else if line == "/quit" {
-            break;
-        } else if !line.is_empty() {
-            let sent = client.send().rooms().message(rooms::Message {
-                room_id: room.clone(),
-                content: line.to_owned(),
-            });
-            if let Err(e) = sent {
-                eprintln!("! not sent: {e}");
+            Command::Say(content) => {
+                let Some(room) = current else {
+                    eprintln!("! you are in no room; /join one to talk");
+                    continue;
+                };
+                let sent = client.send().rooms().message(rooms::Message {
+                    room_id: room,
+                    content,
+                });
+                if let Err(e) = sent {
+                    eprintln!("! not sent: {e}");
+                }
             }
         }
     }
