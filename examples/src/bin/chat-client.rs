@@ -4,7 +4,7 @@
 //! `/who`, `/help`, `/quit` (the commands are read by
 //! `zocket_examples::terminal`: mistakes are refused here, never sent).
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use clap::Parser;
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -74,12 +74,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // The server forgets rooms when a connection drops: rejoin on every
     // (re)connect, starting with this one.
     let rooms_in = Arc::new(Mutex::new(Rooms::new(&args.room)));
-    let lock = |r: &Arc<Mutex<Rooms>>| r.lock().unwrap_or_else(PoisonError::into_inner).clone();
     let rejoin = {
         let client = client.clone();
         let rooms_in = rooms_in.clone();
         move || {
-            for room_id in lock(&rooms_in).all() {
+            let all = rooms(&rooms_in).all();
+            for room_id in all {
                 let _ = client.send().rooms().join(rooms::Join { room_id });
             }
         }
@@ -92,17 +92,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let mut lines = BufReader::new(tokio::io::stdin()).lines();
     while let Some(line) = lines.next_line().await? {
-        let current = lock(&rooms_in).current().map(str::to_owned);
+        let current = rooms(&rooms_in).current().map(str::to_owned);
         match Command::parse(&line) {
             Command::Nothing => {}
             Command::Help => println!("{HELP}"),
             Command::Quit => break,
             Command::Refused(why) => eprintln!("! {why}"),
             Command::Join(room) => {
-                let new = rooms_in
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .join(&room);
+                let new = rooms(&rooms_in).join(&room);
                 if !new {
                     println!("* you are in {room} already; talking there now");
                     continue;
@@ -115,10 +112,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 match joined.await {
                     Ok(j) => println!("* you joined {} ({} here)", j.room_id, j.members),
                     Err(e) => {
-                        rooms_in
-                            .lock()
-                            .unwrap_or_else(PoisonError::into_inner)
-                            .leave(&room);
+                        rooms(&rooms_in).leave(&room);
                         eprintln!("! join {room}: {e}");
                     }
                 }
@@ -128,7 +122,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                     eprintln!("! you are in no room");
                     continue;
                 };
-                let mut rooms_now = rooms_in.lock().unwrap_or_else(PoisonError::into_inner);
+                let mut rooms_now = rooms(&rooms_in);
                 if !rooms_now.leave(&room) {
                     eprintln!("! you are not in {room}");
                     continue;
@@ -180,4 +174,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     .await
     .ok();
     Ok(())
+}
+
+/// The rooms this client is in, whatever a panicking holder left: they are
+/// plain data, never half-updated.
+fn rooms(shared: &Mutex<Rooms>) -> MutexGuard<'_, Rooms> {
+    shared.lock().unwrap_or_else(PoisonError::into_inner)
 }
