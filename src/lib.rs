@@ -4,6 +4,9 @@
 //! once, in a module; get typed handlers and sends on the server and a typed
 //! client from the same declaration.
 //!
+//! A complete app: the router, the server on a port of its own, and a typed
+//! client that joins a room and hears its own message.
+//!
 //! ```
 //! #[zocket::router]
 //! pub mod chat {
@@ -16,21 +19,72 @@
 //!     pub mod rooms {
 //!         #[incoming]
 //!         pub struct Join { pub room_id: String }
+//!         #[incoming]
+//!         pub struct Say { pub room_id: String, pub text: String }
 //!         #[outgoing]
-//!         pub struct OnJoin { pub room_id: String, pub user_name: String }
+//!         pub struct Said { pub room_id: String, pub user_name: String, pub text: String }
+//!     }
+//! }
+//! use chat::rooms::{Join, Said, Say};
+//!
+//! struct App;
+//! struct User { name: String }
+//!
+//! impl chat::Server for App {
+//!     type Context = User; // per-connection state, what `cx` derefs to
+//!     async fn on_connect(&self, h: chat::Headers, _id: &zocket::ClientId) -> Result<User, zocket::Reject> {
+//!         Ok(User { name: h.user_name }) // Err(Reject::unauthorized(..)): HTTP 401, no upgrade
 //!     }
 //! }
 //!
+//! impl chat::rooms::Handlers for App {
+//!     async fn join(&self, cx: &chat::Ctx<User>, m: Join) {
+//!         cx.rooms().join(&m.room_id).ok(); // Err: a room cap of `Config`
+//!     }
+//!     async fn say(&self, cx: &chat::Ctx<User>, m: Say) {
+//!         let said = Said { room_id: m.room_id.clone(), user_name: cx.name.clone(), text: m.text };
+//!         cx.send().rooms().said(said).to_room([&m.room_id]);
+//!     }
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! // Wire names are the dotted path in lowerCamelCase.
-//! use zocket::Message;
-//! assert_eq!(<chat::rooms::OnJoin as Message>::TYPE, "rooms.onJoin");
+//! assert_eq!(<Said as zocket::Message>::TYPE, "rooms.said");
+//!
+//! // `chat::Router::server(App).serve("0.0.0.0:3000")` runs until Ctrl-C;
+//! // here the server stops when `stop` fires.
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+//! let url = format!("ws://{}/", listener.local_addr()?);
+//! let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+//! let server = tokio::spawn(
+//!     chat::Router::server(App).serve_with_shutdown(listener, async { stopped.await.ok(); }),
+//! );
+//!
+//! let client = chat::Client::connect(url, chat::Headers { user_name: "Alice".into() }).await?;
+//! let (tx, mut said) = tokio::sync::mpsc::unbounded_channel();
+//! let _sub = client.on().rooms().said(move |m: &Said| { tx.send(m.clone()).ok(); });
+//! client.send().rooms().join(Join { room_id: "lobby".into() })?;
+//! client.send().rooms().say(Say { room_id: "lobby".into(), text: "hello".into() })?;
+//!
+//! let heard = said.recv().await.expect("the server closed before answering");
+//! assert_eq!((heard.user_name.as_str(), heard.text.as_str()), ("Alice", "hello"));
+//!
+//! client.close();
+//! stop.send(()).ok();
+//! server.await??;
+//! # Ok(())
+//! # }
 //! ```
 //!
-//! The server implements the generated `chat::Server` trait (connection
-//! lifecycle and middleware) and one `Handlers` trait per namespace (one
-//! async method per incoming message; a missing one is a compile error),
-//! then serves with `chat::Router::server(app).serve(addr)`. See the
-//! README and the `examples` package for a complete chat server and client.
+//! The macro generates the `chat::Server` trait (connection lifecycle and
+//! middleware), one `Handlers` trait per namespace (one async method per
+//! incoming message; a missing one is a compile error), the typed
+//! `cx.send()` and `client.send()` / `client.on()` accessors, and
+//! `chat::Router::server(app)`, a [`Zocket`] to `serve` or to mount into an
+//! axum app. `cargo doc` of your crate documents what it generated for your
+//! router. The README and the `examples` package have a complete chat
+//! server, web page and terminal client.
 //!
 //! ## What the macro accepts
 //! - `#[headers]` on one struct at the top level: connection headers, read
@@ -85,11 +139,93 @@
 //! router struct derives its `TS`; `#[ts(..)]` attributes work on fields).
 //! See [`typescript`] for the mapping.
 
+#![warn(missing_docs)]
+
 pub use zocket_core::{
     close, validate, CallError, ClientId, ErrorCode, ErrorPayload, Incoming, Message, MessageSet,
     NoError, NoHeaders, Outgoing, Request, Router, Timestamp, Validate, ValidationError,
 };
-pub use zocket_macros::{data, headers, incoming, outgoing, router};
+pub use zocket_macros::{data, headers, incoming, outgoing};
+
+/// Turns a module of message structs into a typed router: the server's
+/// traits and sends, the typed client, and (with the `typescript` feature)
+/// the TypeScript types. What it accepts is on the [crate page](crate).
+///
+/// A router with a request (a typed reply or a typed error) and a
+/// broadcast, served, and used by a client:
+///
+/// ```
+/// #[zocket::router]
+/// pub mod counter {
+///     pub mod count {
+///         /// Adds to the shared count; the reply is the new total.
+///         #[incoming(reply = u64, error = crate::TooMuch)]
+///         pub struct Add { pub by: u64 }
+///         /// Everyone hears about every change.
+///         #[outgoing]
+///         pub struct Changed { pub total: u64 }
+///     }
+/// }
+///
+/// /// A typed error: the client gets it back as `CallError::Handler`.
+/// #[zocket::data]
+/// #[derive(PartialEq, Eq)]
+/// pub struct TooMuch { pub limit: u64 }
+/// impl std::fmt::Display for TooMuch {
+///     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+///         write!(f, "at most {} at once", self.limit)
+///     }
+/// }
+///
+/// #[derive(Default)]
+/// struct App { total: std::sync::atomic::AtomicU64 }
+///
+/// impl counter::Server for App {
+///     type Context = ();
+///     async fn on_connect(&self, _: zocket::NoHeaders, _: &zocket::ClientId) -> Result<(), zocket::Reject> {
+///         Ok(())
+///     }
+/// }
+///
+/// impl counter::count::Handlers for App {
+///     // A wrong return type is a compile error.
+///     async fn add(&self, cx: &counter::Ctx<()>, m: counter::count::Add) -> Result<u64, TooMuch> {
+///         if m.by > 10 {
+///             return Err(TooMuch { limit: 10 });
+///         }
+///         let total = self.total.fetch_add(m.by, std::sync::atomic::Ordering::Relaxed) + m.by;
+///         cx.send().count().changed(counter::count::Changed { total }).broadcast();
+///         Ok(total)
+///     }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+/// let url = format!("ws://{}/", listener.local_addr()?);
+/// let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+/// let server = tokio::spawn(
+///     counter::Router::server(App::default()).serve_with_shutdown(listener, async { stopped.await.ok(); }),
+/// );
+///
+/// let client = counter::Client::connect(url, zocket::NoHeaders::default()).await?;
+/// let (tx, mut changes) = tokio::sync::mpsc::unbounded_channel();
+/// let _sub = client.on().count().changed(move |m: &counter::count::Changed| { tx.send(m.total).ok(); });
+///
+/// let total = client.call().count().add(counter::count::Add { by: 2 }).await?;
+/// assert_eq!(total, 2);
+/// assert_eq!(changes.recv().await, Some(2));
+///
+/// let refused = client.call().count().add(counter::count::Add { by: 50 }).await;
+/// assert!(matches!(refused, Err(zocket::CallError::Handler(TooMuch { limit: 10 }))));
+///
+/// client.close();
+/// stop.send(()).ok();
+/// server.await??;
+/// # Ok(())
+/// # }
+/// ```
+pub use zocket_macros::router;
 
 pub use chrono;
 

@@ -218,7 +218,7 @@ pub mod server {
     use zocket::{ClientId, ErrorCode, Reject};
 
     /// The chat application. Rooms live in zocket's room map, which knows
-    /// connections by id; the names behind the ids are in [`NAMES`].
+    /// connections by id; the names behind the ids are in `NAMES`.
     #[derive(Debug, Default, Clone, Copy)]
     pub struct Chat;
 

@@ -1,9 +1,9 @@
 //! The `#[zocket::router]` attribute macro. Use it through the `zocket`
 //! crate; its documentation describes the DSL.
 //!
-//! The macro reads the module into a small model ([`parse`], [`model`]),
-//! checks it as a whole ([`check`]), reporting every mistake at once under
-//! the offending token, then generates code from the model ([`gen`]).
+//! The macro reads the module into a small model (`parse`, `model`),
+//! checks it as a whole (`check`), reporting every mistake at once under
+//! the offending token, then generates code from the model (`gen`).
 
 mod attr;
 mod case;

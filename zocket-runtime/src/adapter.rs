@@ -46,6 +46,7 @@ impl NodeId {
         NodeId(format!("node_{}", &random[..random.len().min(16)]).into())
     }
 
+    /// The id as it travels on the bus.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -85,6 +86,7 @@ pub enum ForwardTarget<'a> {
 /// encodes it (once, with [`Forward::encode`]) into what it publishes.
 #[derive(Debug, Clone, Copy)]
 pub struct Forward<'a> {
+    /// Who the send is for, as the sender named them.
     pub target: ForwardTarget<'a>,
     /// Connections to leave out, including the sender when it used
     /// `except_self` (so `except_self` holds on every node).
@@ -153,14 +155,20 @@ impl Forward<'_> {
 /// Why a forwarded message from the bus could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum DecodeError {
+    /// The payload has no newline ending the JSON header.
     #[error("no header line")]
     NoHeader,
+    /// The header line is not the JSON [`Forward::encode`] writes.
     #[error("bad header: {0}")]
     Header(#[from] serde_json::Error),
+    /// Written by a zocket whose bus format this one does not read (a
+    /// rolling upgrade across format versions).
     #[error("unsupported format version {0}")]
     Version(u8),
+    /// A target kind this version does not know.
     #[error("unknown target kind {0:?}")]
     Target(String),
+    /// The frame after the header is not UTF-8 text.
     #[error("frame is not UTF-8")]
     Utf8,
 }
@@ -171,8 +179,11 @@ pub enum DecodeError {
 pub struct Inbound {
     /// The node that sent it.
     pub origin: NodeId,
+    /// Who it is for.
     pub target: InboundTarget,
+    /// Connections to leave out (the sender's `except` and `except_self`).
     pub except: Vec<ClientId>,
+    /// Dropped for a slow connection instead of closing it.
     pub volatile: bool,
     /// Framed once on arrival, for every local recipient.
     frame: WireFrame,
@@ -181,8 +192,11 @@ pub struct Inbound {
 /// Who an [`Inbound`] is for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum InboundTarget {
+    /// The members of these rooms on this node (each at most once).
     Rooms(Vec<String>),
+    /// These client ids, where they are connected to this node.
     Clients(Vec<String>),
+    /// Every connection of this node.
     All,
 }
 
@@ -369,15 +383,22 @@ pub struct AdapterStats {
 /// Lock-free counters behind [`AdapterStats`], for adapter crates.
 #[derive(Debug, Default)]
 pub struct AdapterMetrics {
+    /// See [`AdapterStats::connected`].
     pub connected: std::sync::atomic::AtomicBool,
+    /// See [`AdapterStats::published`].
     pub published: std::sync::atomic::AtomicU64,
+    /// See [`AdapterStats::dropped`].
     pub dropped: std::sync::atomic::AtomicU64,
+    /// See [`AdapterStats::received`].
     pub received: std::sync::atomic::AtomicU64,
+    /// See [`AdapterStats::bad_messages`].
     pub bad_messages: std::sync::atomic::AtomicU64,
+    /// See [`AdapterStats::outages`].
     pub outages: std::sync::atomic::AtomicU64,
 }
 
 impl AdapterMetrics {
+    /// The counters as they are now (each read on its own, relaxed).
     pub fn snapshot(&self) -> AdapterStats {
         use std::sync::atomic::Ordering::Relaxed;
         AdapterStats {

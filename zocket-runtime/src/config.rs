@@ -127,6 +127,7 @@ macro_rules! setters {
         impl Config {
             $(
                 $(#[$m])*
+                #[doc = concat!("Sets [`Config::", stringify!($name), "`] (see the table on [`Config`]).")]
                 #[must_use]
                 pub fn $name(mut self, value: $ty) -> Self {
                     self.$name = value;

@@ -52,6 +52,7 @@ impl<R: ServerRouter, C> Ctx<R, C> {
         }
     }
 
+    /// This connection's id: what `.to([id])` and `.except([id])` take.
     pub fn client_id(&self) -> &ClientId {
         &self.peer.id
     }

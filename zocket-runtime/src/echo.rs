@@ -28,6 +28,8 @@ pub struct Echo {
 }
 
 impl Echo {
+    /// An echo server with `config`'s limits (message size, queue,
+    /// heartbeat, Origin and connection caps).
     pub fn new(config: Config) -> Self {
         Echo {
             hub: Arc::new(Hub::new(config)),

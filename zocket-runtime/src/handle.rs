@@ -37,14 +37,18 @@ impl<R> Clone for Handle<R> {
 impl<R: ServerRouter> Handle<R> {
     /// Typed sends, as `cx.send()` but with no sender (`except_self` is a
     /// no-op).
+    /// The typed sends, as `cx.send()` in a handler, with no sender: there
+    /// is no `except_self` to apply.
     pub fn send(&self) -> R::Send<'_> {
         R::Send::from(Sender::new(&self.hub, None))
     }
 
+    /// The connections in `room` on this node.
     pub fn members(&self, room: &str) -> Vec<ClientId> {
         self.hub.rooms.members(room)
     }
 
+    /// How many connections are in `room` on this node.
     pub fn len(&self, room: &str) -> usize {
         self.hub.rooms.len(room)
     }

@@ -25,10 +25,20 @@ const CLIENT_SHARDS: usize = 16;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum RoomError {
+    /// The name is longer than `Config::max_room_name_len`.
     #[error("room name is {len} bytes; the limit is {max}")]
-    NameTooLong { len: usize, max: usize },
+    NameTooLong {
+        /// The name's length, in bytes.
+        len: usize,
+        /// The limit, in bytes.
+        max: usize,
+    },
+    /// The connection is in `Config::max_rooms_per_connection` rooms already.
     #[error("a connection may be in at most {max} rooms")]
-    TooManyRooms { max: usize },
+    TooManyRooms {
+        /// The limit.
+        max: usize,
+    },
 }
 
 type ClientShard = RwLock<HashMap<ClientId, Arc<Peer>>>;

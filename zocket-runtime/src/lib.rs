@@ -9,6 +9,8 @@
 //! the room map, `hub.rs` membership, `send.rs` fan-out, `adapter.rs` the
 //! cluster seam and `node.rs` what an adapter sees of this server.
 
+#![warn(missing_docs)]
+
 pub mod adapter;
 mod config;
 mod conn;
@@ -31,6 +33,7 @@ mod send;
 mod serve;
 mod server;
 mod transport;
+#[allow(missing_docs)]
 pub mod ws;
 
 pub use config::{Config, OriginPolicy, RateLimit};

@@ -14,7 +14,9 @@ use tokio::time::Instant;
 /// to `burst`; each incoming text or binary message takes one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RateLimit {
+    /// Tokens added per second.
     pub per_second: u32,
+    /// Most tokens held, and so the largest burst accepted at once.
     pub burst: u32,
 }
 

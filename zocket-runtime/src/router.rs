@@ -17,12 +17,15 @@ pub trait Dispatch<S>: ServerRouter + Sized {
     /// The per-connection state `on_connect` returns.
     type Context: Send + Sync + 'static;
 
+    /// Runs the application's `on_connect`: its context, or the refusal
+    /// answered before the upgrade.
     fn on_connect(
         app: &S,
         headers: Self::Headers,
         client_id: &ClientId,
     ) -> impl Future<Output = Result<Self::Context, Reject>> + Send;
 
+    /// Runs the application's `on_disconnect`, rooms still joined.
     fn on_disconnect(app: &S, cx: &Ctx<Self, Self::Context>) -> impl Future<Output = ()> + Send;
 
     /// Runs the middleware chain, then the message's handler.
@@ -59,10 +62,12 @@ impl Reject {
         }
     }
 
+    /// The HTTP status the upgrade request is answered with.
     pub fn status(&self) -> StatusCode {
         self.status
     }
 
+    /// The message in the JSON body of the refusal.
     pub fn message(&self) -> &str {
         &self.message
     }
@@ -90,12 +95,14 @@ pub struct Refusal {
 }
 
 impl Refusal {
+    /// A refusal the sender sees as `message`.
     pub fn new(message: impl Into<String>) -> Self {
         Refusal {
             message: message.into(),
         }
     }
 
+    /// What the sender is told.
     pub fn message(&self) -> &str {
         &self.message
     }

@@ -18,6 +18,7 @@ use crate::ws::WireFrame;
 
 /// The server half of a router: the typed `ctx.send()` accessor.
 pub trait ServerRouter: Router {
+    /// The generated root of `cx.send()`: one accessor per namespace.
     type Send<'a>: From<Sender<'a>>;
 }
 

@@ -69,10 +69,12 @@ where
     R: Dispatch<S>,
     S: Send + Sync + 'static,
 {
+    /// A server for `app` with the default [`Config`].
     pub fn new(app: S) -> Self {
         Self::with_config(app, Config::default())
     }
 
+    /// A server for `app` with `config`'s limits and timeouts.
     pub fn with_config(app: S, config: Config) -> Self {
         Zocket {
             app: Arc::new(app),
@@ -99,6 +101,7 @@ where
         self
     }
 
+    /// The limits and timeouts this server runs with.
     pub fn config(&self) -> &Config {
         &self.hub.config
     }

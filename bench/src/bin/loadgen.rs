@@ -174,7 +174,7 @@ enum St {
 struct Conn {
     sock: TcpStream,
     st: St,
-    /// client index (user name u<idx>)
+    /// client index (user name `u<idx>`)
     idx: usize,
     room: u32,
     /// offset of this receiver's (publisher, receiver) pairs
