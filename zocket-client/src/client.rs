@@ -230,6 +230,68 @@ impl<R: Router> Core<R> {
 /// A typed zocket client for router `R` (use the generated
 /// `my_router::Client` alias). Cheap to clone; the connection closes when
 /// the last clone is dropped.
+///
+/// ```
+/// # #[zocket::router]
+/// # pub mod chat {
+/// #     #[headers]
+/// #     pub struct Headers { #[zocket(default = "Anonymous")] pub user_name: String }
+/// #     pub mod rooms {
+/// #         #[incoming] pub struct Join { pub room_id: String }
+/// #         #[outgoing] pub struct OnJoin { pub room_id: String, pub user_name: String }
+/// #     }
+/// # }
+/// # struct App;
+/// # impl chat::Server for App {
+/// #     type Context = String;
+/// #     async fn on_connect(&self, h: chat::Headers, _: &zocket::ClientId) -> Result<String, zocket::Reject> { Ok(h.user_name) }
+/// # }
+/// # impl chat::rooms::Handlers for App {
+/// #     async fn join(&self, cx: &chat::Ctx<String>, m: chat::rooms::Join) {
+/// #         cx.rooms().join(&m.room_id).ok();
+/// #         let user_name = cx.state().clone();
+/// #         cx.send().rooms().on_join(chat::rooms::OnJoin { room_id: m.room_id, user_name }).broadcast();
+/// #     }
+/// # }
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+/// # let url = format!("ws://{}/", listener.local_addr()?);
+/// # let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+/// # let server = tokio::spawn(chat::Router::server(App).serve_with_shutdown(listener, async { stopped.await.ok(); }));
+/// use std::time::Duration;
+/// use zocket::client::{Backoff, ClientConfig, HeaderTransport};
+///
+/// let config = ClientConfig {
+///     call_timeout: Duration::from_secs(3),
+///     // Headers in a `Sec-WebSocket-Protocol` entry, out of URLs and logs.
+///     header_transport: HeaderTransport::Subprotocol,
+///     reconnect: Some(Backoff::default()),
+///     ..ClientConfig::default()
+/// };
+/// let client = chat::Client::builder(url)
+///     .headers(chat::Headers { user_name: "Bo".into() })
+///     .config(config)
+///     .connect()
+///     .await?;
+///
+/// // Listeners stay until `.unsubscribe()` or the client goes.
+/// let closed = client.on_close(|close| eprintln!("closed: {:?} {}", close.code, close.reason));
+/// // Or every server message, typed, as a stream.
+/// let mut messages = client.messages();
+///
+/// client.send().rooms().join(chat::rooms::Join { room_id: "lobby".into() })?;
+/// match messages.next().await {
+///     Some(chat::Outgoing::Rooms(chat::rooms::Outgoing::OnJoin(m))) => assert_eq!(m.user_name, "Bo"),
+///     other => panic!("expected rooms.onJoin, got {other:?}"),
+/// }
+/// closed.unsubscribe();
+/// client.close();
+/// # stop.send(()).ok();
+/// # server.await??;
+/// # Ok(())
+/// # }
+/// ```
 pub struct Client<R: Router> {
     inner: Arc<Owner<R>>,
 }

@@ -22,6 +22,55 @@ use crate::send::{Sender, ServerRouter};
 /// The context of one connection, passed to every handler, middleware and
 /// `on_disconnect`. Dereferences to the state `on_connect` returned, so
 /// `cx.user_name` reads a field of that state.
+///
+/// ```
+/// # #[zocket::router]
+/// # pub mod chat {
+/// #     #[headers]
+/// #     pub struct Headers { #[zocket(default = "Anonymous")] pub user_name: String }
+/// #     pub mod rooms {
+/// #         #[incoming] pub struct Join { pub room_id: String }
+/// #         #[incoming] pub struct Say { pub room_id: String, pub text: String }
+/// #         #[outgoing] pub struct Said { pub room_id: String, pub user_name: String, pub text: String }
+/// #     }
+/// # }
+/// # struct App;
+/// # struct User { name: String }
+/// # impl chat::Server for App {
+/// #     type Context = User;
+/// #     async fn on_connect(&self, h: chat::Headers, _: &zocket::ClientId) -> Result<User, zocket::Reject> {
+/// #         Ok(User { name: h.user_name })
+/// #     }
+/// # }
+/// impl chat::rooms::Handlers for App {
+///     async fn join(&self, cx: &chat::Ctx<User>, m: chat::rooms::Join) {
+///         match cx.rooms().join(&m.room_id) {
+///             // Announce only a join that happened.
+///             Ok(true) => {
+///                 let said = chat::rooms::Said {
+///                     room_id: m.room_id.clone(),
+///                     user_name: cx.name.clone(), // a field of `User`
+///                     text: format!("joined; {} here", cx.rooms().len(&m.room_id)),
+///                 };
+///                 cx.send().rooms().said(said).to_room([&m.room_id]);
+///             }
+///             Ok(false) => {} // already a member
+///             // A room cap: the client was sent a `room_limit` error frame.
+///             Err(refused) => tracing::info!(id = %cx.client_id(), %refused, "join refused"),
+///         }
+///     }
+///     async fn say(&self, cx: &chat::Ctx<User>, m: chat::rooms::Say) {
+///         if !cx.rooms().has(&m.room_id) {
+///             // Answered to the sender as a `zocket.error` frame.
+///             cx.reply_error(zocket::ErrorCode::Refused, "join the room first");
+///             return;
+///         }
+///         let said = chat::rooms::Said { room_id: m.room_id.clone(), user_name: cx.name.clone(), text: m.text };
+///         cx.send().rooms().said(said).except_self().to_room([&m.room_id]);
+///     }
+/// }
+/// # let _ = chat::Router::server(App);
+/// ```
 pub struct Ctx<R, C> {
     peer: Arc<Peer>,
     hub: Arc<Hub>,

@@ -11,6 +11,57 @@ use crate::hub::Hub;
 use crate::send::{Sender, ServerRouter};
 
 /// Sends and queries from outside a handler; shuts the server down.
+/// Cheap to clone: keep one in a timer task or in an axum `State`.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// # #[zocket::router]
+/// # pub mod chat {
+/// #     #[headers]
+/// #     pub struct Headers { #[zocket(default = "Anonymous")] pub user_name: String }
+/// #     pub mod rooms {
+/// #         #[incoming] pub struct Join { pub room_id: String }
+/// #         #[incoming] pub struct Say { pub room_id: String, pub text: String }
+/// #         #[outgoing] pub struct Said { pub room_id: String, pub user_name: String, pub text: String }
+/// #     }
+/// # }
+/// # struct App;
+/// # struct User { name: String }
+/// # impl chat::Server for App {
+/// #     type Context = User;
+/// #     async fn on_connect(&self, h: chat::Headers, _: &zocket::ClientId) -> Result<User, zocket::Reject> {
+/// #         Ok(User { name: h.user_name })
+/// #     }
+/// # }
+/// # impl chat::rooms::Handlers for App {
+/// #     async fn join(&self, cx: &chat::Ctx<User>, m: chat::rooms::Join) { cx.rooms().join(&m.room_id).ok(); }
+/// #     async fn say(&self, cx: &chat::Ctx<User>, m: chat::rooms::Say) {
+/// #         let said = chat::rooms::Said { room_id: m.room_id.clone(), user_name: cx.name.clone(), text: m.text };
+/// #         cx.send().rooms().said(said).to_room([&m.room_id]);
+/// #     }
+/// # }
+/// use std::time::Duration;
+///
+/// let zocket = chat::Router::server(App);
+/// let handle = zocket.handle();
+/// // A clock that tells the lobby the time, from outside any handler.
+/// let clock = tokio::spawn(async move {
+///     let mut tick = tokio::time::interval(Duration::from_secs(60));
+///     loop {
+///         tick.tick().await;
+///         let said = chat::rooms::Said {
+///             room_id: "lobby".into(),
+///             user_name: "clock".into(),
+///             text: format!("{} connected", handle.connections()),
+///         };
+///         let delivery = handle.send().rooms().said(said).to_room(["lobby"]);
+///         tracing::debug!(?delivery, "clock");
+///     }
+/// });
+/// # clock.abort();
+/// # }
+/// ```
 pub struct Handle<R> {
     hub: Arc<Hub>,
     router: PhantomData<fn() -> R>,
@@ -37,8 +88,6 @@ impl<R> Clone for Handle<R> {
 impl<R: ServerRouter> Handle<R> {
     /// Typed sends, as `cx.send()` but with no sender (`except_self` is a
     /// no-op).
-    /// The typed sends, as `cx.send()` in a handler, with no sender: there
-    /// is no `except_self` to apply.
     pub fn send(&self) -> R::Send<'_> {
         R::Send::from(Sender::new(&self.hub, None))
     }

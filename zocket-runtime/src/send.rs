@@ -64,7 +64,50 @@ impl<'a> Sender<'a> {
 /// A message on its way out: refine with [`except_self`](Self::except_self),
 /// [`except`](Self::except) or [`volatile`](Self::volatile), then send with
 /// [`to_room`](Self::to_room), [`to`](Self::to) or
-/// [`broadcast`](Self::broadcast).
+/// [`broadcast`](Self::broadcast). Each returns a [`Delivery`]: how many
+/// local connections it was queued for.
+///
+/// ```
+/// # #[zocket::router]
+/// # pub mod chat {
+/// #     #[headers]
+/// #     pub struct Headers { #[zocket(default = "Anonymous")] pub user_name: String }
+/// #     pub mod rooms {
+/// #         #[incoming] pub struct Join { pub room_id: String }
+/// #         #[incoming] pub struct Say { pub room_id: String, pub text: String }
+/// #         #[outgoing] pub struct Said { pub room_id: String, pub user_name: String, pub text: String }
+/// #     }
+/// # }
+/// # struct App;
+/// # struct User { name: String }
+/// # impl chat::Server for App {
+/// #     type Context = User;
+/// #     async fn on_connect(&self, h: chat::Headers, _: &zocket::ClientId) -> Result<User, zocket::Reject> {
+/// #         Ok(User { name: h.user_name })
+/// #     }
+/// # }
+/// # fn said(text: &str) -> chat::rooms::Said {
+/// #     chat::rooms::Said { room_id: "lobby".into(), user_name: "Ann".into(), text: text.into() }
+/// # }
+/// impl chat::rooms::Handlers for App {
+///     async fn join(&self, cx: &chat::Ctx<User>, m: chat::rooms::Join) {
+///         cx.rooms().join(&m.room_id).ok();
+///         // Everyone else in the room hears of the join…
+///         cx.send().rooms().said(said("joined")).except_self().to_room([&m.room_id]);
+///         // …and the joiner alone gets a welcome.
+///         cx.send().rooms().said(said("welcome")).to([cx.client_id().clone()]);
+///     }
+///     async fn say(&self, cx: &chat::Ctx<User>, m: chat::rooms::Say) {
+///         // Several rooms at once: a member of two hears it once.
+///         cx.send().rooms().said(said(&m.text)).to_room([m.room_id.as_str(), "all"]);
+///         // Every connection, minus some; dropped where a queue is full
+///         // instead of closing that connection.
+///         let delivery = cx.send().rooms().said(said("typing…")).except([cx.client_id().clone()]).volatile().broadcast();
+///         tracing::trace!(?delivery);
+///     }
+/// }
+/// # let _ = chat::Router::server(App);
+/// ```
 #[must_use = "a message is sent only by .to_room(), .to() or .broadcast()"]
 pub struct Outbound<'a, M> {
     sender: Sender<'a>,

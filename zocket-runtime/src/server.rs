@@ -36,16 +36,84 @@ use tokio_util::task::TaskTracker;
 
 /// A zocket server: a router `R` run by the application `S`.
 ///
-/// ```no_run
-/// # async fn demo<R: zocket_runtime::Dispatch<S>, S: Send + Sync + 'static>(app: S) -> std::io::Result<()> {
-/// use zocket_runtime::Zocket;
-/// // One line for the simple case…
-/// Zocket::<R, S>::new(app).serve("127.0.0.1:3000").await
+/// The simple case is one line, `chat::Router::server(App).serve(addr)`
+/// (with limits of your own, `Zocket::<chat::Router, App>::with_config`).
+/// In an axum app of your own, mount [`method_router`](Self::method_router)
+/// at any path; your routes keep their `State`, and reach zocket through a
+/// [`Handle`] in it:
+///
+/// ```
+/// # #[zocket::router]
+/// # pub mod chat {
+/// #     #[headers]
+/// #     pub struct Headers { #[zocket(default = "Anonymous")] pub user_name: String }
+/// #     pub mod rooms {
+/// #         #[incoming] pub struct Join { pub room_id: String }
+/// #         #[incoming] pub struct Say { pub room_id: String, pub text: String }
+/// #         #[outgoing] pub struct Said { pub room_id: String, pub user_name: String, pub text: String }
+/// #     }
+/// # }
+/// # struct App;
+/// # struct User { name: String }
+/// # impl chat::Server for App {
+/// #     type Context = User;
+/// #     async fn on_connect(&self, h: chat::Headers, _: &zocket::ClientId) -> Result<User, zocket::Reject> {
+/// #         Ok(User { name: h.user_name })
+/// #     }
+/// # }
+/// # impl chat::rooms::Handlers for App {
+/// #     async fn join(&self, cx: &chat::Ctx<User>, m: chat::rooms::Join) { cx.rooms().join(&m.room_id).ok(); }
+/// #     async fn say(&self, cx: &chat::Ctx<User>, m: chat::rooms::Say) {
+/// #         let said = chat::rooms::Said { room_id: m.room_id.clone(), user_name: cx.name.clone(), text: m.text };
+/// #         cx.send().rooms().said(said).to_room([&m.room_id]);
+/// #     }
+/// # }
+/// use axum::{extract::State, routing::get};
+/// use zocket::{Config, Handle, Zocket};
+///
+/// #[derive(Clone)]
+/// struct AppState { zocket: Handle<chat::Router> }
+///
+/// async fn stats(State(state): State<AppState>) -> String {
+///     format!("{} connections, {} rooms", state.zocket.connections(), state.zocket.rooms())
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let config = Config::default().max_message_size(16 * 1024);
+/// let zocket = Zocket::<chat::Router, App>::with_config(App, config.clone());
+/// let handle = zocket.handle();
+/// let app = axum::Router::new()
+///     .route("/ws", zocket.method_router())
+///     .route("/stats", get(stats))
+///     .with_state(AppState { zocket: zocket.handle() });
+///
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+/// let url = format!("ws://{}/ws", listener.local_addr()?);
+/// let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+/// // `serve_router` gives your router the protections of zocket's own
+/// // accept loop (header read timeout, connection caps, shutdown deadline).
+/// let serving = zocket::serve_router(listener, app, &config, async { stopped.await.ok(); });
+///
+/// let talking = async {
+///     let client = chat::Client::connect(url, chat::Headers { user_name: "Ann".into() }).await?;
+///     let (tx, mut said) = tokio::sync::mpsc::unbounded_channel();
+///     let _sub = client.on().rooms().said(move |m: &chat::rooms::Said| { tx.send(m.text.clone()).ok(); });
+///     client.send().rooms().join(chat::rooms::Join { room_id: "lobby".into() })?;
+///     client.send().rooms().say(chat::rooms::Say { room_id: "lobby".into(), text: "hi".into() })?;
+///     assert_eq!(said.recv().await.as_deref(), Some("hi"));
+///     assert_eq!(handle.len("lobby"), 1);
+///     client.close();
+///     handle.shutdown().await; // closes every WebSocket (1001)
+///     stop.send(()).ok();      // then stops the HTTP side
+///     Ok::<_, Box<dyn std::error::Error>>(())
+/// };
+/// let (served, talked) = tokio::join!(serving, talking);
+/// served?;
+/// talked?;
+/// # Ok(())
 /// # }
 /// ```
-///
-/// …or mount it into your own axum `Router`, keeping your routes, state and
-/// layers: `Router::new().route("/ws", zocket.method_router())`.
 pub struct Zocket<R, S> {
     app: Arc<S>,
     hub: Arc<Hub>,
