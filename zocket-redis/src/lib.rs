@@ -1,15 +1,65 @@
 //! Redis cluster adapter for zocket: run several zocket servers that share
 //! rooms, `.to(ids)`, `.broadcast()` and membership queries through Redis.
 //!
-//! ```no_run
-//! # async fn demo<R: zocket_runtime::Dispatch<S>, S: Send + Sync + 'static>(app: S) -> Result<(), Box<dyn std::error::Error>> {
+//! Two servers sharing a cluster through Redis: a broadcast sent through
+//! one server's handle reaches a client of the other (skipped when no
+//! Redis answers on 127.0.0.1:6379).
+//!
+//! ```
+//! # #[zocket::router]
+//! # pub mod chat {
+//! #     pub mod rooms {
+//! #         #[incoming] pub struct Join { pub room_id: String }
+//! #         #[outgoing] pub struct News { pub text: String }
+//! #     }
+//! # }
+//! # struct App;
+//! # impl chat::Server for App {
+//! #     type Context = ();
+//! #     async fn on_connect(&self, _: zocket::NoHeaders, _: &zocket::ClientId) -> Result<(), zocket::Reject> { Ok(()) }
+//! # }
+//! # impl chat::rooms::Handlers for App {
+//! #     async fn join(&self, cx: &chat::Ctx<()>, m: chat::rooms::Join) { cx.rooms().join(&m.room_id).ok(); }
+//! # }
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use std::time::Duration;
 //! use zocket_redis::{RedisAdapter, RedisConfig};
-//! let adapter = RedisAdapter::new(RedisConfig::new("redis://127.0.0.1:6379"))?;
-//! zocket_runtime::Zocket::<R, S>::new(app)
-//!     .with_adapter(adapter)
-//!     .serve("127.0.0.1:3000")
-//!     .await?;
-//! # Ok(()) }
+//!
+//! // One bus prefix per app (here per run, so runs never meet).
+//! let prefix = format!("doc{}", std::process::id());
+//! let mut nodes = Vec::new();
+//! for _ in 0..2 {
+//!     let adapter = RedisAdapter::new(RedisConfig::new("redis://127.0.0.1:6379").prefix(prefix.as_str()))?;
+//!     let server = chat::Router::server(App).with_adapter(adapter.clone());
+//!     let handle = server.handle();
+//!     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+//!     let url = format!("ws://{}/", listener.local_addr()?);
+//!     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+//!     let task = tokio::spawn(server.serve_with_shutdown(listener, async { stopped.await.ok(); }));
+//!     // In production: `server.serve(addr).await`, and the adapter connects
+//!     // (and reconnects) in the background.
+//!     if !adapter.ready(Duration::from_secs(3)).await {
+//!         eprintln!("skipped: no Redis on 127.0.0.1:6379");
+//!         return Ok(());
+//!     }
+//!     nodes.push((url, handle, stop, task));
+//! }
+//!
+//! let client = chat::Client::connect(nodes[0].0.clone(), zocket::NoHeaders::default()).await?;
+//! let (tx, mut news) = tokio::sync::mpsc::unbounded_channel();
+//! let _sub = client.on().rooms().news(move |m: &chat::rooms::News| { tx.send(m.text.clone()).ok(); });
+//! // The other node's handle: the broadcast crosses the bus.
+//! nodes[1].1.send().rooms().news(chat::rooms::News { text: "from node 2".into() }).broadcast();
+//! assert_eq!(news.recv().await.as_deref(), Some("from node 2"));
+//!
+//! client.close();
+//! for (_, _, stop, task) in nodes {
+//!     stop.send(()).ok();
+//!     task.await??;
+//! }
+//! # Ok(())
+//! # }
 //! ```
 //!
 //! # How it works
