@@ -117,6 +117,13 @@ fn message_enum(ns: &Namespace, role: Role) -> TokenStream {
     let child_variants: Vec<_> = children.iter().map(|c| &c.variant).collect();
     let child_mods: Vec<_> = children.iter().map(|c| &c.ident).collect();
     let child_prefixes: Vec<_> = children.iter().map(|c| format!("{}.", c.wire)).collect();
+    // Documented, so a user crate with `#![warn(missing_docs)]` is warned
+    // only about its own items.
+    let msg_docs: Vec<_> = msg_wires.iter().map(|w| format!("`{w}`")).collect();
+    let child_docs: Vec<_> = children
+        .iter()
+        .map(|c| format!("The messages of `{}`.", c.wire))
+        .collect();
     let empty = messages.is_empty() && children.is_empty();
     let (ty_body, any_body) = if empty {
         (quote!(match *self {}), quote!(match *self {}))
@@ -140,8 +147,8 @@ fn message_enum(ns: &Namespace, role: Role) -> TokenStream {
         #[doc = #doc]
         #[derive(::core::fmt::Debug, ::core::clone::Clone)]
         pub enum #name {
-            #(#msg_idents(#msg_idents),)*
-            #(#child_variants(#child_mods::#name),)*
+            #(#[doc = #msg_docs] #msg_idents(#msg_idents),)*
+            #(#[doc = #child_docs] #child_variants(#child_mods::#name),)*
         }
 
         impl #name {
