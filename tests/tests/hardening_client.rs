@@ -113,3 +113,66 @@ async fn client_detects_a_silent_server_and_reconnects() {
     client.close();
     server.abort();
 }
+
+/// The client refuses a message over `max_message_size` (the server's
+/// default, 64 KiB) with a typed error instead of sending it, which would
+/// get the connection closed with 1009. A message of exactly the limit is
+/// sent and handled: the client measures what the server measures.
+#[tokio::test]
+async fn an_oversize_message_is_refused_before_it_is_sent() {
+    use zocket::client::SendError;
+    const LIMIT: usize = 64 * 1024;
+    let server = Server::start(Config::default()).await;
+    let client = Client::<app::Router>::builder(server.url())
+        .reconnect(None)
+        .connect()
+        .await
+        .unwrap();
+    let mut messages = client.messages();
+    let (closed_tx, mut closed) = mpsc::unbounded_channel::<()>();
+    let _sub = client.on_close(move |_| {
+        let _ = closed_tx.send(());
+    });
+    client
+        .send()
+        .room()
+        .join(app::room::Join {
+            room_id: "r".into(),
+        })
+        .unwrap();
+    assert!(matches!(
+        zocket_tests::next(&mut messages).await,
+        app::Outgoing::Room(app::room::Outgoing::Joined(_))
+    ));
+    // The frame's length with an empty pad (key order does not change it).
+    let overhead = serde_json::json!({
+        "type": "room.say",
+        "payload": {"roomId": "r", "seq": 1, "pad": ""},
+    })
+    .to_string()
+    .len();
+    let say = |seq: u64, pad: usize| app::room::Say {
+        room_id: "r".into(),
+        seq,
+        pad: "x".repeat(pad),
+    };
+    client.send().room().say(say(1, LIMIT - overhead)).unwrap();
+    match client.send().room().say(say(2, LIMIT - overhead + 1)) {
+        Err(SendError::TooLarge { size, max }) => {
+            assert_eq!((size, max), (LIMIT + 1, LIMIT));
+        }
+        other => panic!("expected TooLarge, got {other:?}"),
+    }
+    client.send().room().say(say(3, 0)).unwrap();
+    // Seq 1 (at the limit) and 3 arrive, in order; 2 was never sent.
+    for expected in [1, 3] {
+        match zocket_tests::next(&mut messages).await {
+            app::Outgoing::Room(app::room::Outgoing::Said(said)) => {
+                assert_eq!(said.seq, expected)
+            }
+            other => panic!("expected Said, got {other:?}"),
+        }
+    }
+    assert_eq!(client.state(), State::Open);
+    assert!(closed.try_recv().is_err(), "the connection never closed");
+}

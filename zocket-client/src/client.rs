@@ -95,7 +95,10 @@ impl<R: Router> Core<R> {
             wire::encode_request(message, &id).map_err(|e| CallError::NotSent(e.to_string()))?;
         self.queue
             .push_call(frame, Some(id))
-            .map_err(|e| CallError::NotSent(e.to_string()))?;
+            .map_err(|e| match e {
+                SendError::TooLarge { size, max } => CallError::TooLarge { size, max },
+                e => CallError::NotSent(e.to_string()),
+            })?;
         Ok(waiter)
     }
 
@@ -287,6 +290,14 @@ impl<R: ClientRouter> ClientBuilder<R> {
         self
     }
 
+    /// Largest message sent, in bytes (default 64 KiB, the server's
+    /// default `max_message_size`): a larger one is refused with
+    /// `SendError::TooLarge` rather than sent and answered with a close.
+    pub fn max_message_size(mut self, bytes: usize) -> Self {
+        self.config.max_message_size = bytes;
+        self
+    }
+
     pub fn config(mut self, config: ClientConfig) -> Self {
         self.config = config;
         self
@@ -325,7 +336,10 @@ impl<R: ClientRouter> ClientBuilder<R> {
         }
         let (state, _) = watch::channel(State::Connecting);
         let core = Arc::new(Core {
-            queue: Arc::new(SendQueue::new(self.config.max_queue)),
+            queue: Arc::new(SendQueue::new(
+                self.config.max_queue,
+                self.config.max_message_size,
+            )),
             calls: Pending::new(
                 format!("{:08x}-", rand::random::<u32>()),
                 self.config.max_pending_calls,

@@ -1,6 +1,7 @@
 //! The bounded send queue: messages wait here while the connection is down
 //! and are written in order once it is up. Full means an error to the
-//! caller, never a silent drop.
+//! caller, never a silent drop; so does a frame over the size limit, which
+//! the server would answer by closing the connection.
 
 use std::collections::VecDeque;
 
@@ -19,14 +20,17 @@ pub(crate) struct Queued {
 pub(crate) struct SendQueue {
     frames: Mutex<VecDeque<Queued>>,
     capacity: usize,
+    /// Largest frame accepted, in bytes (`ClientConfig::max_message_size`).
+    max_frame: usize,
     ready: Notify,
 }
 
 impl SendQueue {
-    pub fn new(capacity: usize) -> Self {
+    pub fn new(capacity: usize, max_frame: usize) -> Self {
         SendQueue {
             frames: Mutex::new(VecDeque::new()),
             capacity,
+            max_frame,
             ready: Notify::new(),
         }
     }
@@ -36,6 +40,12 @@ impl SendQueue {
     }
 
     pub fn push_call(&self, frame: String, rpc: Option<Box<str>>) -> Result<(), SendError> {
+        if frame.len() > self.max_frame {
+            return Err(SendError::TooLarge {
+                size: frame.len(),
+                max: self.max_frame,
+            });
+        }
         let mut q = self.frames.lock();
         if q.len() >= self.capacity {
             return Err(SendError::QueueFull {
@@ -73,7 +83,7 @@ mod tests {
 
     #[tokio::test]
     async fn full_queue_is_an_error_and_order_is_kept() {
-        let q = SendQueue::new(2);
+        let q = SendQueue::new(2, 16);
         q.push("a".into()).unwrap();
         q.push("b".into()).unwrap();
         assert!(matches!(
@@ -86,5 +96,10 @@ mod tests {
         assert_eq!(frames, ["a", "b"]);
         assert_eq!(q.len(), 0);
         q.push("c".into()).unwrap();
+        assert!(matches!(
+            q.push("x".repeat(17)),
+            Err(SendError::TooLarge { size: 17, max: 16 })
+        ));
+        q.push("x".repeat(16)).unwrap();
     }
 }
