@@ -5,7 +5,9 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use parking_lot::Mutex;
+use std::cell::Cell;
+
+use parking_lot::{Mutex, ReentrantMutex};
 use std::future::Future;
 use tokio::sync::{mpsc, watch, Notify};
 
@@ -65,6 +67,11 @@ pub struct Core<R: Router> {
     pub(crate) control: Notify,
     pub(crate) closed: std::sync::atomic::AtomicBool,
     pub(crate) reconnect_now: std::sync::atomic::AtomicBool,
+    /// Whether `on_open` listeners have run for the current connection.
+    /// Held while they run, and while one is added, so that a listener
+    /// runs exactly once per connection. Reentrant: a listener may add
+    /// another.
+    announced: ReentrantMutex<Cell<bool>>,
     router: PhantomData<fn() -> R>,
 }
 
@@ -228,6 +235,36 @@ impl<R: Router> Core<R> {
     pub(crate) fn set_state(&self, state: State) {
         self.state.send_replace(state);
     }
+
+    /// A connection is open: runs the `on_open` listeners, then lets the
+    /// queue go, their sends first.
+    pub(crate) fn announce_open(&self) {
+        let announced = self.announced.lock();
+        announced.set(true);
+        self.set_state(State::Open);
+        let mark = self.queue.mark();
+        self.listeners.emit(Key::Open, &());
+        self.queue.promote_since(mark);
+    }
+
+    /// The connection ended: the next one is announced again.
+    pub(crate) fn connection_lost(&self) {
+        self.announced.lock().set(false);
+    }
+
+    fn on_open(&self, listener: Arc<dyn Fn() + Send + Sync>) -> Subscription {
+        let announced = self.announced.lock();
+        let callback = listener.clone();
+        let subscription = self
+            .listeners
+            .add(Key::Open, Arc::new(move |_| callback()));
+        if announced.get() {
+            let mark = self.queue.mark();
+            listener();
+            self.queue.promote_since(mark);
+        }
+        subscription
+    }
 }
 
 /// A typed zocket client for router `R` (use the generated
@@ -353,10 +390,11 @@ impl<R: ClientRouter> ClientBuilder<R> {
             control: Notify::new(),
             closed: Default::default(),
             reconnect_now: Default::default(),
+            announced: ReentrantMutex::new(Cell::new(false)),
             router: PhantomData,
         });
         let socket = conn::connect(&core).await?;
-        core.set_state(State::Open);
+        core.announce_open();
         tokio::spawn(conn::run(core.clone(), socket));
         Ok(Client {
             inner: Arc::new(Owner { core }),
@@ -415,13 +453,15 @@ impl<R: ClientRouter> Client<R> {
         Messages { rx }
     }
 
-    /// Runs after every successful reconnect (the first connection is open
-    /// when `connect()` returns): rejoin rooms here, since the server forgets
-    /// a connection's rooms when it drops.
+    /// Runs once for every connection: the first (at once, since it is
+    /// open when `connect()` has returned) and every reconnect, as the
+    /// TypeScript client's `onOpen`. Rejoin rooms here, since the server
+    /// forgets a connection's rooms when it drops: what the listener sends
+    /// goes out before the messages queued while offline, so a line typed
+    /// offline reaches the room it was meant for.
+    /// (`examples/src/bin/chat-client.rs` rejoins its rooms this way.)
     pub fn on_open<F: Fn() + Send + Sync + 'static>(&self, listener: F) -> Subscription {
-        self.core()
-            .listeners
-            .add(Key::Open, Arc::new(move |_| listener()))
+        self.core().on_open(Arc::new(listener))
     }
 
     pub fn on_close<F: Fn(&CloseInfo) + Send + Sync + 'static>(&self, listener: F) -> Subscription {

@@ -4,6 +4,7 @@
 //! the server would answer by closing the connection.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use parking_lot::Mutex;
 use tokio::sync::Notify;
@@ -22,6 +23,9 @@ pub(crate) struct SendQueue {
     capacity: usize,
     /// Largest frame accepted, in bytes (`ClientConfig::max_message_size`).
     max_frame: usize,
+    /// Frames ever pushed, counted under the `frames` lock: what
+    /// [`mark`](Self::mark) and [`promote_since`](Self::promote_since) use.
+    pushed: AtomicU64,
     ready: Notify,
 }
 
@@ -31,6 +35,7 @@ impl SendQueue {
             frames: Mutex::new(VecDeque::new()),
             capacity,
             max_frame,
+            pushed: AtomicU64::new(0),
             ready: Notify::new(),
         }
     }
@@ -53,6 +58,7 @@ impl SendQueue {
             });
         }
         q.push_back(Queued { frame, rpc });
+        self.pushed.fetch_add(1, Ordering::Relaxed);
         drop(q);
         self.ready.notify_one();
         Ok(())
@@ -70,6 +76,22 @@ impl SendQueue {
             }
             self.ready.notified().await;
         }
+    }
+
+    /// Where the queue's pushes stand now, for [`promote_since`](Self::promote_since).
+    pub fn mark(&self) -> u64 {
+        let _q = self.frames.lock();
+        self.pushed.load(Ordering::Relaxed)
+    }
+
+    /// Moves the frames pushed since `mark` ahead of the older ones, in
+    /// their order: the `on_open` listeners' sends (a re-join) go out
+    /// before what was queued while offline, which may need them.
+    pub fn promote_since(&self, mark: u64) {
+        let mut q = self.frames.lock();
+        let since = self.pushed.load(Ordering::Relaxed).saturating_sub(mark);
+        let since = usize::try_from(since).unwrap_or(usize::MAX).min(q.len());
+        q.rotate_right(since);
     }
 
     pub fn len(&self) -> usize {
@@ -101,5 +123,29 @@ mod tests {
             Err(SendError::TooLarge { size: 17, max: 16 })
         ));
         q.push("x".repeat(16)).unwrap();
+    }
+
+    #[tokio::test]
+    async fn promoted_frames_go_first_in_their_order() {
+        let q = SendQueue::new(8, 16);
+        q.push("offline 1".into()).unwrap();
+        q.push("offline 2".into()).unwrap();
+        let mark = q.mark();
+        q.push("join a".into()).unwrap();
+        q.push("join b".into()).unwrap();
+        q.promote_since(mark);
+        let mut out = Vec::new();
+        q.take_all(&mut out).await;
+        let frames: Vec<&str> = out.iter().map(|q| q.frame.as_str()).collect();
+        assert_eq!(frames, ["join a", "join b", "offline 1", "offline 2"]);
+        // Nothing pushed since the mark: nothing moves.
+        q.push("x".into()).unwrap();
+        q.promote_since(q.mark());
+        q.push("y".into()).unwrap();
+        q.promote_since(q.mark() - 1);
+        out.clear();
+        q.take_all(&mut out).await;
+        let frames: Vec<&str> = out.iter().map(|q| q.frame.as_str()).collect();
+        assert_eq!(frames, ["y", "x"]);
     }
 }
