@@ -115,7 +115,11 @@ async fn offline_queue_is_bounded_and_flushed_after_reconnect() {
         };
         assert_eq!(p.reply, format!("pong: queued {n}"), "in order, once");
     }
-    assert_eq!(opens.load(Ordering::SeqCst), 2, "the first connection and the reconnect");
+    assert_eq!(
+        opens.load(Ordering::SeqCst),
+        2,
+        "the first connection and the reconnect"
+    );
 }
 
 #[tokio::test]

@@ -100,12 +100,10 @@ impl<R: Router> Core<R> {
         let (id, waiter) = self.calls.start().map_err(CallError::retype)?;
         let frame =
             wire::encode_request(message, &id).map_err(|e| CallError::NotSent(e.to_string()))?;
-        self.queue
-            .push_call(frame, Some(id))
-            .map_err(|e| match e {
-                SendError::TooLarge { size, max } => CallError::TooLarge { size, max },
-                e => CallError::NotSent(e.to_string()),
-            })?;
+        self.queue.push_call(frame, Some(id)).map_err(|e| match e {
+            SendError::TooLarge { size, max } => CallError::TooLarge { size, max },
+            e => CallError::NotSent(e.to_string()),
+        })?;
         Ok(waiter)
     }
 
@@ -255,9 +253,7 @@ impl<R: Router> Core<R> {
     fn on_open(&self, listener: Arc<dyn Fn() + Send + Sync>) -> Subscription {
         let announced = self.announced.lock();
         let callback = listener.clone();
-        let subscription = self
-            .listeners
-            .add(Key::Open, Arc::new(move |_| callback()));
+        let subscription = self.listeners.add(Key::Open, Arc::new(move |_| callback()));
         if announced.get() {
             let mark = self.queue.mark();
             listener();
