@@ -179,3 +179,45 @@ async fn refusals_in_a_row_count_as_bad_frames() {
     }
     assert_eq!(c.recv_close().await, Some(1008));
 }
+
+/// Both buckets must allow a message, and one the type's bucket refuses
+/// has still spent its connection-wide token (PROTOCOL.md § 5): the
+/// connection-wide limit bounds every frame read, limited type or not.
+#[tokio::test]
+async fn a_type_refusal_spends_the_connection_wide_token() {
+    // Five tokens for the connection, never refilled.
+    let config = zocket::Config::default().rate_limit(Some(zocket::RateLimit {
+        per_second: 0,
+        burst: 5,
+    }));
+    let server = serve(zocket::Zocket::<limited::Router, App>::with_config(
+        App, config,
+    ))
+    .await;
+    let mut c = RawClient::connect(&server.url()).await;
+    for i in 0..4 {
+        c.send_json(request("chat.say", &format!("s{i}"), json!({"text": "t"})))
+            .await;
+    }
+    c.send_json(request("chat.ping", "p1", json!({"n": 1})))
+        .await;
+    c.send_json(request("chat.ping", "p2", json!({"n": 2})))
+        .await;
+    for i in 0..3 {
+        assert_eq!(c.recv_json().await, reply(&format!("s{i}"), json!("t")));
+    }
+    let by_type = c.recv_json().await;
+    assert_rate_limited(&by_type, "chat.say", Some("s3"));
+    assert_eq!(
+        by_type["payload"]["message"],
+        "too many `chat.say` messages; slow down"
+    );
+    // The fifth token, then none: the refused `s3` took one.
+    assert_eq!(c.recv_json().await, reply("p1", json!(1)));
+    let by_connection = c.recv_json().await;
+    assert_rate_limited(&by_connection, "chat.ping", Some("p2"));
+    assert_eq!(
+        by_connection["payload"]["message"],
+        "too many messages; slow down"
+    );
+}

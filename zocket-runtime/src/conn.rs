@@ -433,7 +433,7 @@ where
     }
 }
 
-/// Drops a message its type's own rate refused (PROTOCOL.md § 9): the
+/// Drops a message its type's own rate refused (PROTOCOL.md § 5): the
 /// sender gets `rate_limited` naming the type, and it counts as a bad frame
 /// like the connection-wide limit's refusals. It has already spent a token
 /// of the connection-wide bucket: that bucket bounds the frames a client
