@@ -103,6 +103,30 @@
 //!   client (`.request(id)`), the client answers with `client.answer()`.
 //!   Reply and error types need serde's derives and, with the `typescript`
 //!   feature, `TS`: `#[zocket::data]` gives them all.
+//! - `#[incoming(rate = "5/s", burst = 10)]`: a per-connection limit on
+//!   this message type (`"N/s"`, `"N/m"` or `"N/h"`; `burst`, how many may
+//!   come at once, defaults to `N`). It applies on top of
+//!   `Config::rate_limit`: a message must pass both, and one its type
+//!   refuses has still spent its connection-wide token. Past the limit the
+//!   message is dropped and its sender gets a `rate_limited` error frame
+//!   naming the type (with the `rpcId` of a request; `CallError` on the
+//!   client); the connection stays open, and refusals in a row count
+//!   toward `max_consecutive_errors` (PROTOCOL.md § 5). A bad rate, a zero
+//!   rate or burst, or a rate on an `#[outgoing]` message is a compile
+//!   error.
+//!
+//!   ```
+//!   #[zocket::router]
+//!   pub mod app {
+//!       pub mod chat {
+//!           /// At most 3 at once, then one every 20 s.
+//!           #[incoming(rate = "3/m")]
+//!           pub struct Say {
+//!               pub text: String,
+//!           }
+//!       }
+//!   }
+//!   ```
 //! - Names as Rust allows them: a message `struct Move` gets the accessor
 //!   `r#move()`, `pub mod r#match` the wire prefix `match`; acronyms are one
 //!   word (`GetXP` → `get_xp()`, wire `getXP`).
@@ -279,7 +303,8 @@ pub mod __private {
     #[cfg(feature = "server")]
     pub mod server {
         pub use zocket_runtime::{
-            answer, Ctx, Dispatch, Outbound, Refusal, Reject, Sender, ServerRouter, Zocket,
+            answer, Ctx, Dispatch, Outbound, Refusal, Reject, Sender, ServerRouter, TypeRate,
+            Zocket,
         };
     }
 

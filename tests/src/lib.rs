@@ -2,6 +2,7 @@
 //! raw WebSocket client that speaks the wire format byte for byte.
 
 pub mod fixture;
+pub mod proxy;
 
 use std::net::SocketAddr;
 use std::time::Duration;

@@ -86,6 +86,8 @@ async fn offline_queue_is_bounded_and_flushed_after_reconnect() {
         o.fetch_add(1, Ordering::SeqCst);
         let _ = open_tx.send(());
     });
+    // Run at once for the connection open since `connect()`.
+    recv(&mut open_rx).await;
     let (close_tx, mut close_rx) = mpsc::unbounded_channel();
     let _close = client.on_close(move |info| drop(close_tx.send(info.clone())));
 
@@ -113,7 +115,11 @@ async fn offline_queue_is_bounded_and_flushed_after_reconnect() {
         };
         assert_eq!(p.reply, format!("pong: queued {n}"), "in order, once");
     }
-    assert_eq!(opens.load(Ordering::SeqCst), 1);
+    assert_eq!(
+        opens.load(Ordering::SeqCst),
+        2,
+        "the first connection and the reconnect"
+    );
 }
 
 #[tokio::test]
@@ -127,6 +133,7 @@ async fn reconnect_and_close() {
         let _ = open_tx.send(());
     });
     assert_eq!(client.state(), State::Open);
+    recv(&mut open_rx).await;
     client.reconnect();
     recv(&mut open_rx).await;
     let mut stream = client.messages();

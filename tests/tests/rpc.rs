@@ -311,6 +311,34 @@ async fn client(server: &zocket_tests::TestServer<rpc::Router>) -> rpc::Client {
         .expect("client connects")
 }
 
+/// A call whose frame is over the client's `max_message_size` fails with
+/// `TooLarge` without being sent (the server would close with 1009); the
+/// connection stays and the next call is answered.
+#[tokio::test]
+async fn an_oversize_call_is_refused_before_it_is_sent() {
+    let (server, app) = server(Config::default()).await;
+    let c = rpc::Client::builder(server.url())
+        .max_message_size(256)
+        .connect()
+        .await
+        .expect("client connects");
+    let big = calc::Note {
+        text: "x".repeat(300),
+    };
+    match c.call().calc().note(big).await {
+        Err(CallError::TooLarge { size, max: 256 }) => assert!(size > 300, "{size}"),
+        other => panic!("expected TooLarge, got {other:?}"),
+    }
+    let small = calc::Note { text: "x".into() };
+    assert_eq!(c.call().calc().note(small).await, Ok(()));
+    assert_eq!(
+        app.notes.load(Ordering::SeqCst),
+        1,
+        "only the small note ran"
+    );
+    server.shutdown().await;
+}
+
 #[tokio::test]
 async fn typed_calls_reply_fail_and_ack() {
     let (server, app) = server(Config::default()).await;

@@ -5,7 +5,9 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use parking_lot::Mutex;
+use std::cell::Cell;
+
+use parking_lot::{Mutex, ReentrantMutex};
 use std::future::Future;
 use tokio::sync::{mpsc, watch, Notify};
 
@@ -65,6 +67,11 @@ pub struct Core<R: Router> {
     pub(crate) control: Notify,
     pub(crate) closed: std::sync::atomic::AtomicBool,
     pub(crate) reconnect_now: std::sync::atomic::AtomicBool,
+    /// Whether `on_open` listeners have run for the current connection.
+    /// Held while they run, and while one is added, so that a listener
+    /// runs exactly once per connection. Reentrant: a listener may add
+    /// another.
+    announced: ReentrantMutex<Cell<bool>>,
     router: PhantomData<fn() -> R>,
 }
 
@@ -93,9 +100,10 @@ impl<R: Router> Core<R> {
         let (id, waiter) = self.calls.start().map_err(CallError::retype)?;
         let frame =
             wire::encode_request(message, &id).map_err(|e| CallError::NotSent(e.to_string()))?;
-        self.queue
-            .push_call(frame, Some(id))
-            .map_err(|e| CallError::NotSent(e.to_string()))?;
+        self.queue.push_call(frame, Some(id)).map_err(|e| match e {
+            SendError::TooLarge { size, max } => CallError::TooLarge { size, max },
+            e => CallError::NotSent(e.to_string()),
+        })?;
         Ok(waiter)
     }
 
@@ -225,6 +233,34 @@ impl<R: Router> Core<R> {
     pub(crate) fn set_state(&self, state: State) {
         self.state.send_replace(state);
     }
+
+    /// A connection is open: runs the `on_open` listeners, then lets the
+    /// queue go, their sends first.
+    pub(crate) fn announce_open(&self) {
+        let announced = self.announced.lock();
+        announced.set(true);
+        self.set_state(State::Open);
+        let mark = self.queue.mark();
+        self.listeners.emit(Key::Open, &());
+        self.queue.promote_since(mark);
+    }
+
+    /// The connection ended: the next one is announced again.
+    pub(crate) fn connection_lost(&self) {
+        self.announced.lock().set(false);
+    }
+
+    fn on_open(&self, listener: Arc<dyn Fn() + Send + Sync>) -> Subscription {
+        let announced = self.announced.lock();
+        let callback = listener.clone();
+        let subscription = self.listeners.add(Key::Open, Arc::new(move |_| callback()));
+        if announced.get() {
+            let mark = self.queue.mark();
+            listener();
+            self.queue.promote_since(mark);
+        }
+        subscription
+    }
 }
 
 /// A typed zocket client for router `R` (use the generated
@@ -349,6 +385,14 @@ impl<R: ClientRouter> ClientBuilder<R> {
         self
     }
 
+    /// Largest message sent, in bytes (default 64 KiB, the server's
+    /// default `max_message_size`): a larger one is refused with
+    /// `SendError::TooLarge` rather than sent and answered with a close.
+    pub fn max_message_size(mut self, bytes: usize) -> Self {
+        self.config.max_message_size = bytes;
+        self
+    }
+
     pub fn config(mut self, config: ClientConfig) -> Self {
         self.config = config;
         self
@@ -387,7 +431,10 @@ impl<R: ClientRouter> ClientBuilder<R> {
         }
         let (state, _) = watch::channel(State::Connecting);
         let core = Arc::new(Core {
-            queue: Arc::new(SendQueue::new(self.config.max_queue)),
+            queue: Arc::new(SendQueue::new(
+                self.config.max_queue,
+                self.config.max_message_size,
+            )),
             calls: Pending::new(
                 format!("{:08x}-", rand::random::<u32>()),
                 self.config.max_pending_calls,
@@ -401,10 +448,11 @@ impl<R: ClientRouter> ClientBuilder<R> {
             control: Notify::new(),
             closed: Default::default(),
             reconnect_now: Default::default(),
+            announced: ReentrantMutex::new(Cell::new(false)),
             router: PhantomData,
         });
         let socket = conn::connect(&core).await?;
-        core.set_state(State::Open);
+        core.announce_open();
         tokio::spawn(conn::run(core.clone(), socket));
         Ok(Client {
             inner: Arc::new(Owner { core }),
@@ -463,13 +511,15 @@ impl<R: ClientRouter> Client<R> {
         Messages { rx }
     }
 
-    /// Runs after every successful reconnect (the first connection is open
-    /// when `connect()` returns): rejoin rooms here, since the server forgets
-    /// a connection's rooms when it drops.
+    /// Runs once for every connection: the first (at once, since it is
+    /// open when `connect()` has returned) and every reconnect, as the
+    /// TypeScript client's `onOpen`. Rejoin rooms here, since the server
+    /// forgets a connection's rooms when it drops: what the listener sends
+    /// goes out before the messages queued while offline, so a line typed
+    /// offline reaches the room it was meant for.
+    /// (`examples/src/bin/chat-client.rs` rejoins its rooms this way.)
     pub fn on_open<F: Fn() + Send + Sync + 'static>(&self, listener: F) -> Subscription {
-        self.core()
-            .listeners
-            .add(Key::Open, Arc::new(move |_| listener()))
+        self.core().on_open(Arc::new(listener))
     }
 
     pub fn on_close<F: Fn(&CloseInfo) + Send + Sync + 'static>(&self, listener: F) -> Subscription {

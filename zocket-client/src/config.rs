@@ -75,6 +75,13 @@ pub struct ClientConfig {
     /// Calls pending at once; more fail with `CallError::TooManyCalls`
     /// without being sent.
     pub max_pending_calls: usize,
+    /// Largest message the client sends, in bytes of the encoded frame; a
+    /// larger one is refused (`SendError::TooLarge`, `CallError::TooLarge`)
+    /// instead of sent. Set it to the server's `max_message_size` (default
+    /// 64 KiB, the server's default): the server closes the connection with
+    /// 1009 on a larger message, and announces its limit nowhere a client
+    /// could read it.
+    pub max_message_size: usize,
 }
 
 impl Default for ClientConfig {
@@ -87,6 +94,7 @@ impl Default for ClientConfig {
             header_transport: HeaderTransport::default(),
             call_timeout: Duration::from_secs(10),
             max_pending_calls: 1024,
+            max_message_size: 64 * 1024,
         }
     }
 }

@@ -42,8 +42,8 @@ pub(crate) async fn connect<R: Router>(core: &Core<R>) -> Result<Socket, Connect
 }
 
 pub(crate) async fn run<R: Router>(core: Arc<Core<R>>, first: Socket) {
-    // The first connection is open when `connect()` returns, before anyone
-    // could listen: `on_open` fires for reconnects.
+    // `connect()` announced the first connection before returning, so a
+    // listener added after it runs at once for it (`Core::on_open`).
     let mut socket = Some(first);
     let mut attempt: u32 = 0;
     loop {
@@ -62,11 +62,11 @@ pub(crate) async fn run<R: Router>(core: Arc<Core<R>>, first: Socket) {
             },
         };
         attempt = 0;
-        core.set_state(State::Open);
         if announce {
-            core.listeners.emit(Key::Open, &());
+            core.announce_open();
         }
         let info = session(&core, current).await;
+        core.connection_lost();
         tracing::debug!(?info, "connection ended");
         core.listeners.emit(Key::Close, &info);
         if core.closed.load(Ordering::Acquire) {

@@ -10,6 +10,11 @@ pub enum SendError {
     /// The client was closed with `close()`.
     #[error("client is closed")]
     Closed,
+    /// The message, encoded, is larger than `max_message_size` (the
+    /// server's limit; past it the server closes the connection with 1009).
+    /// Nothing was queued.
+    #[error("message is {size} bytes, over the limit of {max}")]
+    TooLarge { size: usize, max: usize },
     #[error("message did not serialise: {0}")]
     Serialize(#[from] serde_json::Error),
 }

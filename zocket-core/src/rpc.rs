@@ -72,6 +72,11 @@ pub enum CallError<E> {
     /// payload that does not serialise).
     #[error("not sent: {0}")]
     NotSent(String),
+    /// The request's frame is larger than the receiver accepts (its
+    /// `max_message_size`); it was not sent, since the receiver would close
+    /// the connection with 1009.
+    #[error("not sent: the message is {size} bytes, over the limit of {max}")]
+    TooLarge { size: usize, max: usize },
     /// An answer came whose payload is not the declared reply type.
     #[error("answer did not decode: {0}")]
     BadAnswer(String),
@@ -89,6 +94,7 @@ impl CallError<NoError> {
             CallError::TooManyCalls(n) => CallError::TooManyCalls(n),
             CallError::NotConnected => CallError::NotConnected,
             CallError::NotSent(s) => CallError::NotSent(s),
+            CallError::TooLarge { size, max } => CallError::TooLarge { size, max },
             CallError::BadAnswer(s) => CallError::BadAnswer(s),
         }
     }

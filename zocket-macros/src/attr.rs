@@ -1,7 +1,7 @@
 //! Reading zocket's own attributes off structs, fields and modules, and
 //! stripping them so the compiler never sees them.
 
-use syn::{Attribute, Expr, LitStr, Path, Type};
+use syn::{Attribute, Expr, LitInt, LitStr, Path, Type};
 
 use crate::ctxt::Ctxt;
 
@@ -69,6 +69,11 @@ pub struct StructAttrs {
     pub reply: Option<Type>,
     /// `error = Type`: the handler's typed failure.
     pub error: Option<Type>,
+    /// `rate = "5/s"`: the per-connection rate of this incoming message,
+    /// checked (with `burst`) when the model is built.
+    pub rate: Option<LitStr>,
+    /// `burst = 10`: how many may arrive at once.
+    pub burst: Option<LitInt>,
 }
 
 /// Takes the role and `#[zocket(..)]` attributes off a struct. A second role
@@ -100,9 +105,15 @@ pub fn take_struct_attrs(cx: &Ctxt, attrs: &mut Vec<Attribute>) -> StructAttrs {
                     } else if meta.path.is_ident("error") {
                         set_once(cx, &mut out.error, &meta.path, meta.value()?.parse()?);
                         Ok(())
+                    } else if meta.path.is_ident("rate") {
+                        set_once(cx, &mut out.rate, &meta.path, meta.value()?.parse()?);
+                        Ok(())
+                    } else if meta.path.is_ident("burst") {
+                        set_once(cx, &mut out.burst, &meta.path, meta.value()?.parse()?);
+                        Ok(())
                     } else {
                         Err(meta.error(format!(
-                            "unknown `#[{}]` argument; expected `rename = \"wireName\"`, `reply = Type` or `error = Type`",
+                            "unknown `#[{}]` argument; expected `rename = \"wireName\"`, `reply = Type`, `error = Type`, `rate = \"5/s\"` or `burst = 10`",
                             role.attr_name(),
                         )))
                     }

@@ -13,6 +13,7 @@ mod data;
 mod gen;
 mod model;
 mod parse;
+mod rate;
 
 use proc_macro::TokenStream;
 use syn::parse_macro_input;

@@ -41,6 +41,9 @@ pub struct Message {
     pub reply: Option<Type>,
     /// `error = Type`: the handler's typed failure.
     pub error: Option<Type>,
+    /// `rate = "..", burst = ..`: the per-connection limit of an incoming
+    /// message.
+    pub rate: Option<crate::rate::Rate>,
     pub derives: UserDerives,
 }
 

@@ -9,6 +9,7 @@ use crate::attr::{self, Role};
 use crate::case;
 use crate::ctxt::Ctxt;
 use crate::model::{Field, Headers, Message, Namespace, Router, UserDerives};
+use crate::rate;
 
 pub fn parse(cx: &Ctxt, module: &mut ItemMod) -> Router {
     let mut headers: Option<(Headers, Ident)> = None;
@@ -99,6 +100,7 @@ fn namespace(
                             validate: attrs.validate,
                             reply: None,
                             error: None,
+                            rate: None,
                             derives,
                         });
                     }
@@ -119,6 +121,7 @@ fn namespace(
                         };
                         let fields = fields(cx, s, role, case::lower_camel);
                         let derives = user_derives(cx, &s.attrs);
+                        let rate = rate::rate(cx, role, attrs.rate.as_ref(), attrs.burst.as_ref());
                         ns.messages.push(Message {
                             role,
                             ident: s.ident.clone(),
@@ -131,6 +134,7 @@ fn namespace(
                             validate: attrs.validate,
                             reply: attrs.reply,
                             error: attrs.error,
+                            rate,
                             derives,
                         });
                     }

@@ -21,7 +21,7 @@ use zocket_core::{close, wire, FrameError, MessageSet};
 
 use crate::ctx::Ctx;
 use crate::hub::Hub;
-use crate::limits::{ConnectionPermit, TokenBucket};
+use crate::limits::{ConnectionPermit, TokenBucket, TypeBuckets};
 use crate::logged::Shown;
 use crate::peer::Peer;
 use crate::requests;
@@ -66,6 +66,8 @@ trait Frames: Send {
 struct RouterFrames<'a, R: Dispatch<S>, S> {
     app: &'a S,
     cx: &'a Ctx<R, R::Context>,
+    /// Buckets of the types declared with a rate; `None` if there are none.
+    types: Option<TypeBuckets>,
 }
 
 impl<R, S> Frames for RouterFrames<'_, R, S>
@@ -74,11 +76,11 @@ where
     S: Send + Sync + 'static,
 {
     fn text(&mut self, text: String) -> impl Future<Output = Handled> + Send {
-        let (app, cx) = (self.app, self.cx);
+        let (app, cx, types) = (self.app, self.cx, self.types.as_mut());
         // Boxed: the handlers' futures are large and live only while a
         // message is handled; inline, every idle connection's task would
         // hold room for them.
-        Box::pin(async move { handle_text::<R, S>(app, cx, &text).await })
+        Box::pin(async move { handle_text::<R, S>(app, cx, types, &text).await })
     }
 
     fn binary(&mut self, _data: Bytes) -> Handled {
@@ -127,7 +129,11 @@ pub(crate) async fn run<R, S>(
     let (mut reader, mut writer) =
         upgraded.start(&peer, hub.config.max_message_size, hub.config.write_timeout);
     tracing::debug!(client = %peer.id, "connected");
-    let mut frames = RouterFrames::<R, S> { app: &app, cx: &cx };
+    let mut frames = RouterFrames::<R, S> {
+        app: &app,
+        cx: &cx,
+        types: TypeBuckets::new(R::TYPE_RATES),
+    };
     let ending = read_loop(&mut frames, &mut reader, &hub, &peer, &mut writer).await;
     // The server's requests to this client fail now, not at their timeout.
     peer.end_requests();
@@ -353,7 +359,12 @@ fn rate_limited(peer: &Arc<Peer>, message: &Message) {
     peer.send_error_to(&error, rpc.as_deref());
 }
 
-async fn handle_text<R, S>(app: &S, cx: &Ctx<R, R::Context>, text: &str) -> Handled
+async fn handle_text<R, S>(
+    app: &S,
+    cx: &Ctx<R, R::Context>,
+    types: Option<&mut TypeBuckets>,
+    text: &str,
+) -> Handled
 where
     R: Dispatch<S>,
 {
@@ -367,7 +378,15 @@ where
     }
     let rpc = env.rpc_id();
     let ty = env.ty.as_ref();
-    let decoded = if <R::Incoming as MessageSet>::TYPES.contains(&ty) {
+    let index = <R::Incoming as MessageSet>::TYPES
+        .iter()
+        .position(|known| *known == ty);
+    if let (Some(index), Some(types)) = (index, types) {
+        if !types.try_take(index) {
+            return type_rate_limited(peer, <R::Incoming as MessageSet>::TYPES[index], rpc);
+        }
+    }
+    let decoded = if index.is_some() {
         <R::Incoming as MessageSet>::decode(ty, env.payload_str())
     } else {
         Err(FrameError::UnknownType(ty.to_owned()))
@@ -412,6 +431,22 @@ where
             Handled::Panicked
         }
     }
+}
+
+/// Drops a message its type's own rate refused (PROTOCOL.md § 5): the
+/// sender gets `rate_limited` naming the type, and it counts as a bad frame
+/// like the connection-wide limit's refusals. It has already spent a token
+/// of the connection-wide bucket: that bucket bounds the frames a client
+/// makes the server read and parse, and a refused frame was read and
+/// parsed (otherwise flooding a limited type would escape it).
+fn type_rate_limited(peer: &Arc<Peer>, ty: &'static str, rpc: Option<&str>) -> Handled {
+    let error = ErrorPayload::new(
+        ErrorCode::RateLimited,
+        format!("too many `{ty}` messages; slow down"),
+    )
+    .for_type(ty);
+    peer.send_error_to(&error, rpc);
+    Handled::Bad
 }
 
 /// Answers a frame that did not decode.

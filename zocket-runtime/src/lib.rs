@@ -42,6 +42,7 @@ pub use delivery::Delivery;
 pub use echo::Echo;
 pub use handle::Handle;
 pub use hub::RoomError;
+pub use limits::TypeRate;
 pub use requests::answer;
 pub use router::{Dispatch, Refusal, Reject};
 pub use send::{Outbound, Sender, ServerRouter};

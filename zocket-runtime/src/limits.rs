@@ -1,6 +1,7 @@
 //! Admission and rate limits: the global and per-IP connection caps checked
-//! before the upgrade, and the per-connection token bucket checked for every
-//! incoming message.
+//! before the upgrade, the per-connection token bucket checked for every
+//! incoming message, and the per-type buckets of messages declared with
+//! `#[incoming(rate = "..")]`.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -34,9 +35,14 @@ pub(crate) struct TokenBucket {
 
 impl TokenBucket {
     pub fn new(limit: RateLimit) -> Self {
-        let burst = f64::from(limit.burst.max(1));
+        Self::refilling(f64::from(limit.per_second), limit.burst)
+    }
+
+    /// A full bucket of `burst` tokens refilling at `rate` per second.
+    fn refilling(rate: f64, burst: u32) -> Self {
+        let burst = f64::from(burst.max(1));
         TokenBucket {
-            rate: f64::from(limit.per_second),
+            rate,
             burst,
             tokens: burst,
             last: Instant::now(),
@@ -54,6 +60,60 @@ impl TokenBucket {
             true
         } else {
             false
+        }
+    }
+}
+
+/// The rate of one incoming message type, from
+/// `#[incoming(rate = "5/s", burst = 10)]`: `count` messages per `per_secs`
+/// seconds per connection, at most `burst` at once. The router macro writes
+/// these; applications do not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TypeRate {
+    /// Messages allowed per period.
+    pub count: u32,
+    /// The period, in seconds (1, 60 or 3600).
+    pub per_secs: u32,
+    /// Tokens the bucket holds; a fresh connection may send this many at
+    /// once.
+    pub burst: u32,
+}
+
+/// One connection's buckets for the rate-limited message types, indexed by
+/// the type's position in the router's `Incoming::TYPES` (the table the
+/// macro generates is in that order). Types without a rate have no bucket.
+#[derive(Debug)]
+pub(crate) struct TypeBuckets {
+    buckets: Box<[Option<TokenBucket>]>,
+}
+
+impl TypeBuckets {
+    /// The buckets for `rates`, or `None` for a router that declares no
+    /// rate (nothing is allocated for it).
+    pub fn new(rates: &[Option<TypeRate>]) -> Option<Self> {
+        if rates.iter().all(Option::is_none) {
+            return None;
+        }
+        let buckets = rates
+            .iter()
+            .map(|rate| {
+                rate.map(|r| {
+                    TokenBucket::refilling(
+                        f64::from(r.count) / f64::from(r.per_secs.max(1)),
+                        r.burst,
+                    )
+                })
+            })
+            .collect();
+        Some(TypeBuckets { buckets })
+    }
+
+    /// Takes a token for the message type at `index`; true when it may be
+    /// handled (always for a type without a rate).
+    pub fn try_take(&mut self, index: usize) -> bool {
+        match self.buckets.get_mut(index) {
+            Some(Some(bucket)) => bucket.try_take(),
+            _ => true,
         }
     }
 }
@@ -161,6 +221,28 @@ mod tests {
             3,
             "capped at burst"
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn type_buckets_limit_only_their_type() {
+        let rates = [
+            None,
+            Some(TypeRate {
+                count: 1,
+                per_secs: 60,
+                burst: 2,
+            }),
+        ];
+        let mut b = TypeBuckets::new(&rates).unwrap();
+        assert!((0..5).all(|_| b.try_take(0)), "no rate: no limit");
+        assert!(b.try_take(1) && b.try_take(1));
+        assert!(!b.try_take(1));
+        tokio::time::advance(Duration::from_secs(59)).await;
+        assert!(!b.try_take(1), "1/m has not refilled a token in 59 s");
+        tokio::time::advance(Duration::from_secs(1)).await;
+        assert!(b.try_take(1));
+        assert!(b.try_take(7), "an index past the table is not limited");
+        assert!(TypeBuckets::new(&[None, None]).is_none());
     }
 
     #[test]

@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Response};
 use zocket_core::ClientId;
 
 use crate::ctx::Ctx;
+use crate::limits::TypeRate;
 use crate::send::ServerRouter;
 
 /// How a router runs on an application type `S` (the user's type that
@@ -16,6 +17,10 @@ use crate::send::ServerRouter;
 pub trait Dispatch<S>: ServerRouter + Sized {
     /// The per-connection state `on_connect` returns.
     type Context: Send + Sync + 'static;
+
+    /// The rate of each incoming type, in the order of `Incoming::TYPES`
+    /// (`#[incoming(rate = "..")]`); empty when the router declares none.
+    const TYPE_RATES: &'static [Option<TypeRate>] = &[];
 
     /// Runs the application's `on_connect`: its context, or the refusal
     /// answered before the upgrade.

@@ -2,6 +2,7 @@ import { type ReconnectOptions, reconnectDelay, resolveReconnectOptions } from "
 import {
   ClientClosedError,
   ERROR_TYPE,
+  MessageTooLargeError,
   QueueFullError,
   RPC_RESPONSE_TYPE,
   RpcError,
@@ -18,6 +19,9 @@ import type {
   SendTree,
   Unsubscribe,
 } from "./router.js";
+
+/** Measures frames as the server does: in UTF-8 bytes. */
+const utf8 = new TextEncoder();
 
 /**
  * The part of the WebSocket API the client uses. The browser's `WebSocket`
@@ -94,6 +98,15 @@ interface BaseOptions {
    * `too_many_calls`, without being sent. Default 1024.
    */
   maxPendingCalls?: number;
+  /**
+   * The largest message sent, in bytes of the UTF-8 frame. A larger one
+   * is refused: `send` throws `MessageTooLargeError`, `call` rejects with
+   * it; nothing is sent or queued. Set it to the server's
+   * `max_message_size`, past which the server closes the connection with
+   * 1009 (a browser cannot read the server's limits off the upgrade).
+   * Default 65536, the server's default.
+   */
+  maxMessageSize?: number;
   /** `Sec-WebSocket-Protocol` values to offer. */
   protocols?: string | string[];
   /**
@@ -229,6 +242,7 @@ class Connection {
   private readonly maxQueue: number;
   private readonly rpcTimeoutMs: number;
   private readonly maxPendingCalls: number;
+  private readonly maxMessageSize: number;
   private readonly onListenerError: (error: unknown) => void;
 
   private socket: WebSocketLike | null = null;
@@ -273,6 +287,11 @@ class Connection {
       throw new RangeError("zocket option maxPendingCalls must be an integer >= 0");
     }
     this.maxPendingCalls = maxPendingCalls;
+    const maxMessageSize = options.maxMessageSize ?? 65_536;
+    if (!Number.isInteger(maxMessageSize) || maxMessageSize < 1) {
+      throw new RangeError("zocket option maxMessageSize must be an integer >= 1");
+    }
+    this.maxMessageSize = maxMessageSize;
     this.onListenerError = options.onListenerError ?? defaultListenerError;
     // The first attempt: a bad URL or header callback throws to the caller.
     this.openSocket();
@@ -302,6 +321,7 @@ class Connection {
   send(type: string, payload: unknown): void {
     // Serialise first: a payload JSON can't carry throws here, whatever the state.
     const frame = JSON.stringify({ type, payload: payload === undefined ? {} : payload });
+    this.checkSize(type, frame);
     if (this.state === "open" && this.socket) {
       this.socket.send(frame);
       return;
@@ -318,6 +338,7 @@ class Connection {
         options?.timeoutMs === undefined ? this.rpcTimeoutMs : checkTimeout(options.timeoutMs, "call option timeoutMs");
       const rpcId = `${this.rpcPrefix}-${++this.rpcCounter}`;
       const frame = JSON.stringify({ type, payload: payload === undefined ? {} : payload, rpcId });
+      this.checkSize(type, frame);
       if (this.state === "closing" || this.state === "closed") throw new ClientClosedError(type);
       if (this.pending.size >= this.maxPendingCalls) {
         const why = `zocket: ${this.maxPendingCalls} calls are already pending; \`${type}\` was not sent`;
@@ -344,6 +365,14 @@ class Connection {
     } catch (error) {
       return Promise.reject(error);
     }
+  }
+
+  /** Throws `MessageTooLargeError` for a frame over `maxMessageSize` bytes. */
+  private checkSize(type: string, frame: string): void {
+    // A UTF-16 unit is 1 to 3 UTF-8 bytes: most frames need no encoding.
+    if (frame.length * 3 <= this.maxMessageSize) return;
+    const size = utf8.encode(frame).length;
+    if (size > this.maxMessageSize) throw new MessageTooLargeError(type, size, this.maxMessageSize);
   }
 
   answer(type: string, fn: unknown): Unsubscribe {

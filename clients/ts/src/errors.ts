@@ -116,6 +116,25 @@ export class QueueFullError extends Error {
 }
 
 /**
+ * Thrown by `client.send.*` (and the rejection of `client.call.*`) when the
+ * message, encoded as UTF-8, is larger than `maxMessageSize`. Nothing was
+ * sent or queued: the server would have closed the connection with 1009.
+ */
+export class MessageTooLargeError extends Error {
+  override readonly name = "MessageTooLargeError";
+  constructor(
+    /** The wire type of the message that was refused. */
+    readonly type: string,
+    /** The encoded frame's size in bytes. */
+    readonly size: number,
+    /** The limit in force (`maxMessageSize`). */
+    readonly maxMessageSize: number,
+  ) {
+    super(`zocket message \`${type}\` is ${size} bytes, over the limit of ${maxMessageSize}; it was not sent`);
+  }
+}
+
+/**
  * Thrown by `client.send.*` after `client.close()` (or once the connection
  * closed for good with reconnection off). Call `client.reconnect()` to open
  * the connection again.

@@ -13,6 +13,7 @@ export {
   ClientClosedError,
   ERROR_TYPE,
   isRpcError,
+  MessageTooLargeError,
   QueueFullError,
   RPC_RESPONSE_TYPE,
   RpcError,

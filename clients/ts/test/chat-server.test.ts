@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
+import { createServer, connect as tcpConnect, type AddressInfo, type Socket } from "node:net";
 import { dirname, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
@@ -15,7 +16,7 @@ import { after, before, describe, it } from "node:test";
 import { WebSocket } from "ws";
 
 import { createZocketClient, isRpcError, type ZocketClient } from "../src/index.js";
-import { rejection, within } from "./helpers.js";
+import { nextEvent, rejection, within } from "./helpers.js";
 
 // The chat router's requests as the Rust macro generates them
 // (examples/web/src/chat-router.ts; the type tests check that file).
@@ -33,6 +34,7 @@ type Chat = {
   outgoing: {
     rooms: {
       onJoin: { $payload: { roomId: string; userName: string } };
+      onMessage: { $payload: { roomId: string; userName: string; content: string; timestamp: string } };
     };
   };
 };
@@ -45,6 +47,52 @@ if (!present && process.env.ZOCKET_REQUIRE_CHAT) {
   throw new Error(`ZOCKET_REQUIRE_CHAT is set but ${BIN} does not exist: cargo build -p zocket-examples --bin chat`);
 }
 if (!present) console.log(`# skipping the real-server tests: ${BIN} not built (cargo build -p zocket-examples --bin chat)`);
+
+/**
+ * A TCP proxy to 127.0.0.1:`port` that cuts its connections on command (no
+ * close frame: the sockets are destroyed), as a flaky network would.
+ */
+async function startProxy(port: number) {
+  let open = true;
+  const sockets = new Set<Socket>();
+  const server = createServer((client) => {
+    if (!open) {
+      client.destroy();
+      return;
+    }
+    const upstream = tcpConnect(port, "127.0.0.1");
+    sockets.add(client).add(upstream);
+    const end = () => {
+      client.destroy();
+      upstream.destroy();
+      sockets.delete(client);
+      sockets.delete(upstream);
+    };
+    for (const s of [client, upstream]) {
+      s.on("error", end);
+      s.on("close", end);
+    }
+    client.pipe(upstream);
+    upstream.pipe(client);
+  });
+  await new Promise<void>((ok) => server.listen(0, "127.0.0.1", ok));
+  const { port: own } = server.address() as AddressInfo;
+  return {
+    url: `ws://127.0.0.1:${own}/`,
+    /** Drops every connection and refuses new ones until `open()`. */
+    cut() {
+      open = false;
+      for (const s of sockets) s.destroy();
+    },
+    open() {
+      open = true;
+    },
+    close() {
+      for (const s of sockets) s.destroy();
+      return new Promise<void>((done) => server.close(() => done()));
+    },
+  };
+}
 
 describe("against the Rust chat server", { skip: !present }, () => {
   let server: ChildProcess;
@@ -106,6 +154,43 @@ describe("against the Rust chat server", { skip: !present }, () => {
     assert.ok(isRpcError(again, c.call.rooms.join));
     assert.deepEqual(again.data, { kind: "alreadyMember" });
     assert.deepEqual(errors, []);
+  });
+
+  it("after a reconnect sends onOpen's re-join before the messages queued offline", async () => {
+    const proxy = await startProxy(Number(new URL(url).port));
+    try {
+      const bob = connect("Bob");
+      await bob.call.rooms.join({ roomId: "again" });
+      const alice = createZocketClient<Chat>(proxy.url, {
+        headers: { "user-name": "Alice" },
+        WebSocket,
+        reconnect: { initialDelayMs: 5, maxDelayMs: 50 },
+      });
+      clients.push(alice);
+      let opens = 0;
+      alice.onOpen(() => {
+        opens += 1;
+        alice.send.rooms.join({ roomId: "again" });
+      });
+      const byAlice = (j: { userName: string }) => j.userName === "Alice";
+      await nextEvent(bob.on.rooms.onJoin, "Alice's join", byAlice);
+
+      const closed = nextEvent(alice.onClose, "Alice's connection cut");
+      proxy.cut();
+      await closed;
+      // Offline: the line waits in the queue. Sent before the re-join, the
+      // server would refuse it (Alice not a member) and Bob never see it.
+      alice.send.rooms.message({ roomId: "again", content: "typed offline" });
+      assert.equal(alice.queuedCount, 1);
+      const rejoined = nextEvent(bob.on.rooms.onJoin, "Alice's re-join", byAlice);
+      const line = nextEvent(bob.on.rooms.onMessage, "the offline line", (m) => m.content === "typed offline");
+      proxy.open();
+      await rejoined;
+      assert.equal((await line).userName, "Alice");
+      assert.equal(opens, 2, "onOpen ran for the first connection and the reconnect");
+    } finally {
+      await proxy.close();
+    }
   });
 
   it("rejects with invalid_payload, naming the field, before any handler runs", async () => {

@@ -6,6 +6,7 @@ import {
   authEntry,
   ClientClosedError,
   createZocketClient,
+  MessageTooLargeError,
   QueueFullError,
   ReadyState,
   type CloseInfo,
@@ -242,6 +243,51 @@ describe("offline queue", () => {
     );
     assert.equal(alice.queuedCount, 2);
     assert.equal((await message(alice)).content, "kept");
+  });
+
+  it("refuses a message over maxMessageSize (UTF-8 bytes, default 64 KiB) without sending it", async () => {
+    const alice = connect("Alice");
+    await opened(alice);
+    const join = joined(alice);
+    alice.send.rooms.join({ roomId: "general" });
+    await join;
+    const limit = 65_536;
+    const frameOf = (content: string) =>
+      JSON.stringify({ type: "rooms.message", payload: { roomId: "general", content } });
+    const overhead = frameOf("").length;
+    // Two-byte characters: a limit counted in UTF-16 units would be off.
+    const half = Math.floor((limit - overhead) / 2);
+    const atLimit = "é".repeat(half) + "x".repeat(limit - overhead - 2 * half);
+    assert.equal(Buffer.byteLength(frameOf(atLimit)), limit);
+
+    const first = message(alice);
+    alice.send.rooms.message({ roomId: "general", content: atLimit });
+    assert.equal((await first).content, atLimit);
+    assert.throws(
+      () => alice.send.rooms.message({ roomId: "general", content: atLimit + "x" }),
+      (e: unknown) => {
+        assert.ok(e instanceof MessageTooLargeError);
+        assert.equal(e.type, "rooms.message");
+        assert.equal(e.size, limit + 1);
+        assert.equal(e.maxMessageSize, limit);
+        return true;
+      },
+    );
+    await assert.rejects(alice.call.rooms.members({ roomId: "r".repeat(limit) }), MessageTooLargeError);
+    assert.equal(alice.queuedCount, 0);
+    assert.equal(alice.pendingCalls, 0);
+    // The refused ones never reached the server: the next line is the next seen.
+    const next = message(alice);
+    alice.send.rooms.message({ roomId: "general", content: "after" });
+    assert.equal((await next).content, "after");
+    assert.equal(alice.readyState, ReadyState.OPEN);
+  });
+
+  it("takes maxMessageSize from the options, and refuses a bad one", () => {
+    const alice = connect("Alice", { maxMessageSize: 100 });
+    assert.throws(() => alice.send.rooms.message({ roomId: "general", content: "x".repeat(100) }), MessageTooLargeError);
+    alice.send.rooms.message({ roomId: "general", content: "short" });
+    assert.throws(() => connect("Bob", { maxMessageSize: 0 }), RangeError);
   });
 
   it("with maxQueue 0 refuses every offline send", () => {

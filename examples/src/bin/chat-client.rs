@@ -72,7 +72,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     });
 
     // The server forgets rooms when a connection drops: rejoin on every
-    // (re)connect, starting with this one.
+    // connection. `on_open` runs at once for this one (open since
+    // `connect` returned), then after every reconnect, and what it sends
+    // goes out before lines typed while offline.
     let rooms_in = Arc::new(Mutex::new(Rooms::new(&args.room)));
     let rejoin = {
         let client = client.clone();
@@ -84,9 +86,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
         }
     };
-    rejoin();
+    let first = std::sync::atomic::AtomicBool::new(true);
     client.on_open(move || {
-        eprintln!("* connected again");
+        if !first.swap(false, std::sync::atomic::Ordering::Relaxed) {
+            eprintln!("* connected again");
+        }
         rejoin();
     });
 

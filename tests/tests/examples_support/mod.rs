@@ -11,8 +11,8 @@ use std::process::{ExitStatus, Stdio};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
-use tokio::process::{Child, Command};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWriteExt, BufReader};
+use tokio::process::{Child, ChildStdin, Command};
 use tokio::sync::mpsc;
 
 /// Every wait on a child process is bounded by this.
@@ -88,6 +88,8 @@ pub struct Example {
     /// as read.
     pub log: Vec<Vec<u8>>,
     lines: mpsc::UnboundedReceiver<Vec<u8>>,
+    /// The child's stdin, for [`interactive`](Self::interactive) ones.
+    stdin: Option<ChildStdin>,
 }
 
 impl Example {
@@ -113,6 +115,7 @@ impl Example {
             port: 0,
             log: Vec::new(),
             lines,
+            stdin: None,
         };
         let line = example
             .wait_for_line(|line| line.starts_with(b"LISTENING "))
@@ -124,6 +127,45 @@ impl Example {
             .and_then(|p| p.parse().ok())
             .unwrap_or_else(|| panic!("bad LISTENING line {line:?}"));
         example
+    }
+
+    /// Starts example binary `name` with `args` and its stdin piped (a
+    /// terminal program: no address, no `LISTENING` line).
+    pub async fn interactive(name: &str, args: &[&str]) -> Example {
+        let binary = example_binary(name);
+        let mut child = Command::new(&binary)
+            .args(args)
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap_or_else(|e| panic!("spawn {}: {e}", binary.display()));
+        let (tx, lines) = mpsc::unbounded_channel();
+        forward(child.stdout.take().expect("stdout"), tx.clone());
+        forward(child.stderr.take().expect("stderr"), tx);
+        let stdin = child.stdin.take();
+        Example {
+            child,
+            port: 0,
+            log: Vec::new(),
+            lines,
+            stdin,
+        }
+    }
+
+    /// Types `line` (and a newline) into an interactive child.
+    pub async fn type_line(&mut self, line: &str) {
+        let stdin = self.stdin.as_mut().expect("an interactive child");
+        tokio::time::timeout(WAIT, async {
+            stdin.write_all(line.as_bytes()).await?;
+            stdin.write_all(b"\n").await?;
+            stdin.flush().await
+        })
+        .await
+        .expect("stdin write timed out")
+        .expect("write to the child's stdin");
     }
 
     pub fn addr(&self) -> String {

@@ -213,6 +213,7 @@ fn root_items(router: &Router, ns: &Namespace) -> TokenStream {
         quote!(Incoming::#variant(message) => #module::__dispatch(app, cx, message).await,)
     });
     let dispatch_body = quote!(match message { #(#child_arms)* });
+    let type_rates = crate::rate::table(ns);
     quote! {
         /// What the application implements: connection lifecycle and
         /// middleware for every message. The handlers live in each
@@ -277,6 +278,7 @@ fn root_items(router: &Router, ns: &Namespace) -> TokenStream {
 
         impl<S: Service> ::zocket::__private::server::Dispatch<S> for Router {
             type Context = <S as Server>::Context;
+            #type_rates
 
             fn on_connect(
                 app: &S,

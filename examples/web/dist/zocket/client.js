@@ -1,6 +1,8 @@
 import { reconnectDelay, resolveReconnectOptions } from "./backoff.js";
-import { ClientClosedError, ERROR_TYPE, QueueFullError, RPC_RESPONSE_TYPE, RpcError, } from "./errors.js";
+import { ClientClosedError, ERROR_TYPE, MessageTooLargeError, QueueFullError, RPC_RESPONSE_TYPE, RpcError, } from "./errors.js";
 import { createPathProxy } from "./path-proxy.js";
+/** Measures frames as the server does: in UTF-8 bytes. */
+const utf8 = new TextEncoder();
 /** `client.readyState`, with the numbers of `WebSocket.readyState`. */
 export const ReadyState = {
     /** Connecting, or waiting to reconnect. Sends are queued. */
@@ -57,6 +59,7 @@ class Connection {
     maxQueue;
     rpcTimeoutMs;
     maxPendingCalls;
+    maxMessageSize;
     onListenerError;
     socket = null;
     state = "connecting";
@@ -96,6 +99,11 @@ class Connection {
             throw new RangeError("zocket option maxPendingCalls must be an integer >= 0");
         }
         this.maxPendingCalls = maxPendingCalls;
+        const maxMessageSize = options.maxMessageSize ?? 65_536;
+        if (!Number.isInteger(maxMessageSize) || maxMessageSize < 1) {
+            throw new RangeError("zocket option maxMessageSize must be an integer >= 1");
+        }
+        this.maxMessageSize = maxMessageSize;
         this.onListenerError = options.onListenerError ?? defaultListenerError;
         // The first attempt: a bad URL or header callback throws to the caller.
         this.openSocket();
@@ -121,6 +129,7 @@ class Connection {
     send(type, payload) {
         // Serialise first: a payload JSON can't carry throws here, whatever the state.
         const frame = JSON.stringify({ type, payload: payload === undefined ? {} : payload });
+        this.checkSize(type, frame);
         if (this.state === "open" && this.socket) {
             this.socket.send(frame);
             return;
@@ -137,6 +146,7 @@ class Connection {
             const timeoutMs = options?.timeoutMs === undefined ? this.rpcTimeoutMs : checkTimeout(options.timeoutMs, "call option timeoutMs");
             const rpcId = `${this.rpcPrefix}-${++this.rpcCounter}`;
             const frame = JSON.stringify({ type, payload: payload === undefined ? {} : payload, rpcId });
+            this.checkSize(type, frame);
             if (this.state === "closing" || this.state === "closed")
                 throw new ClientClosedError(type);
             if (this.pending.size >= this.maxPendingCalls) {
@@ -170,6 +180,15 @@ class Connection {
         catch (error) {
             return Promise.reject(error);
         }
+    }
+    /** Throws `MessageTooLargeError` for a frame over `maxMessageSize` bytes. */
+    checkSize(type, frame) {
+        // A UTF-16 unit is 1 to 3 UTF-8 bytes: most frames need no encoding.
+        if (frame.length * 3 <= this.maxMessageSize)
+            return;
+        const size = utf8.encode(frame).length;
+        if (size > this.maxMessageSize)
+            throw new MessageTooLargeError(type, size, this.maxMessageSize);
     }
     answer(type, fn) {
         if (typeof fn !== "function")

@@ -60,6 +60,29 @@ export class QueueFullError extends Error {
     }
 }
 /**
+ * Thrown by `client.send.*` (and the rejection of `client.call.*`) when the
+ * message, encoded as UTF-8, is larger than `maxMessageSize`. Nothing was
+ * sent or queued: the server would have closed the connection with 1009.
+ */
+export class MessageTooLargeError extends Error {
+    type;
+    size;
+    maxMessageSize;
+    name = "MessageTooLargeError";
+    constructor(
+    /** The wire type of the message that was refused. */
+    type, 
+    /** The encoded frame's size in bytes. */
+    size, 
+    /** The limit in force (`maxMessageSize`). */
+    maxMessageSize) {
+        super(`zocket message \`${type}\` is ${size} bytes, over the limit of ${maxMessageSize}; it was not sent`);
+        this.type = type;
+        this.size = size;
+        this.maxMessageSize = maxMessageSize;
+    }
+}
+/**
  * Thrown by `client.send.*` after `client.close()` (or once the connection
  * closed for good with reconnection off). Call `client.reconnect()` to open
  * the connection again.
