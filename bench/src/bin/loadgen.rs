@@ -144,6 +144,10 @@ struct Args {
     /// `report` marks such cells with †
     #[arg(long)]
     note: Option<String>,
+    /// offer permessage-deflate (RFC 7692, `server_no_context_takeover`) and
+    /// inflate compressed frames; the loadgen's own frames stay uncompressed
+    #[arg(long)]
+    deflate: bool,
 }
 
 // ---------------------------------------------------------------- limits
@@ -156,6 +160,18 @@ const MAX_FRAME: u64 = 64 << 20;
 const SCRATCH: usize = 256 << 10;
 const READS_PER_EVENT: usize = 32;
 const TIMER: Token = Token(usize::MAX - 1);
+/// What pads published messages to `--size`: ordinary prose (no JSON
+/// escapes), long enough that a 1 KiB message does not repeat itself.
+const PAD_TEXT: &[u8] = b" Anyone seen the release notes for tonight? I think the build on the \
+staging box is still red because the migration script expects the old column names, and \
+Priya said she would look at it after lunch but her calendar is packed until four. If nobody \
+objects I will roll back the schema change, rerun the integration suite, and post the numbers \
+here before the standup tomorrow morning. Also: the coffee machine on the third floor is \
+finally fixed, so there is no excuse for being late to the retro. Does anyone remember whether \
+we agreed to move the demo to Thursday, or was that only for the mobile team? I have a draft of \
+the slides with the latency charts from last week, the ones where the p99 dropped after we \
+switched the cache eviction policy, and I would like a second pair of eyes on the wording of \
+the summary before it goes to the whole department. Happy to pair on it this afternoon.";
 
 // ---------------------------------------------------------------- connection
 
@@ -212,6 +228,10 @@ struct StepStats {
     hist_after: Histogram<u64>,
     stall_ns: u64,
     last_recv_ns: u64,
+    /// bytes read from the server's sockets (frames and their headers)
+    wire_bytes_in: u64,
+    /// frames that came compressed (RSV1)
+    compressed_frames: u64,
 }
 
 impl StepStats {
@@ -228,6 +248,8 @@ impl StepStats {
             hist_after: h(),
             stall_ns: u64::MAX,
             last_recv_ns: 0,
+            wire_bytes_in: 0,
+            compressed_frames: 0,
         }
     }
 }
@@ -252,6 +274,10 @@ struct Ctx {
     churn_done: u64,
     mask_state: u64,
     rooms_total: u32,
+    /// raw inflate state, reset per message: the server compresses every
+    /// message on its own (`server_no_context_takeover`)
+    inflater: flate2::Decompress,
+    inflated: Vec<u8>,
 }
 
 impl Ctx {
@@ -521,6 +547,16 @@ fn process(conn: &mut Conn, ctx: &mut Ctx, buf: &mut [u8]) -> usize {
         }
         let payload = &buf[pos + hl..pos + total];
         match b0 & 0x0f {
+            0x0..=0x2 if b0 & 0x40 != 0 => {
+                ctx.stats.compressed_frames += 1;
+                let mut out = std::mem::take(&mut ctx.inflated);
+                if inflate(&mut ctx.inflater, payload, &mut out) {
+                    on_text(conn, ctx, &out);
+                } else {
+                    conn_lost(conn, ctx);
+                }
+                ctx.inflated = out;
+            }
             0x0..=0x2 => on_text(conn, ctx, payload),
             0x8 => conn_lost(conn, ctx),
             0x9 => {
@@ -533,6 +569,33 @@ fn process(conn: &mut Conn, ctx: &mut Ctx, buf: &mut [u8]) -> usize {
         pos += total;
     }
     pos
+}
+
+/// Inflates one whole compressed message (RFC 7692 § 7.2.2: the sender
+/// dropped the final `00 00 ff ff`, put back here) into `out`. False on
+/// corrupt data or an output past `MAX_FRAME`.
+fn inflate(inflater: &mut flate2::Decompress, payload: &[u8], out: &mut Vec<u8>) -> bool {
+    const TAIL: [u8; 4] = [0, 0, 0xff, 0xff];
+    inflater.reset(false);
+    out.clear();
+    out.reserve(payload.len() * 4);
+    for input in [payload, &TAIL[..]] {
+        let mut consumed = 0;
+        while consumed < input.len() {
+            if out.len() == out.capacity() {
+                if out.len() as u64 >= MAX_FRAME {
+                    return false;
+                }
+                out.reserve(out.len().max(1024));
+            }
+            let before = inflater.total_in();
+            match inflater.decompress_vec(&input[consumed..], out, flate2::FlushDecompress::Sync) {
+                Ok(_) => consumed += (inflater.total_in() - before) as usize,
+                Err(_) => return false,
+            }
+        }
+    }
+    true
 }
 
 // ---------------------------------------------------------------- the driver
@@ -576,6 +639,8 @@ impl Lg {
                 churn_done: 0,
                 mask_state: 0x9E37_79B9_7F4A_7C15,
                 rooms_total: 1,
+                inflater: flate2::Decompress::new(false),
+                inflated: Vec::new(),
             },
             scratch: vec![0u8; SCRATCH],
             dirty: Vec::new(),
@@ -672,8 +737,13 @@ impl Lg {
         };
         format!(
             "GET {path} HTTP/1.1\r\nHost: {}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-             Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
-            self.server_addr(idx)
+             Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n{}\r\n",
+            self.server_addr(idx),
+            if self.args.deflate {
+                "Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover\r\n"
+            } else {
+                ""
+            }
         )
     }
 
@@ -736,6 +806,7 @@ impl Lg {
                     return true;
                 }
                 Ok(n) => {
+                    self.ctx.stats.wire_bytes_in += n as u64;
                     conn.partial.clear();
                     self.ctx.now_ns = self.epoch.elapsed().as_nanos() as u64;
                     let end = k + n;
@@ -1158,7 +1229,9 @@ fn run_step(lg: &mut Lg, pl: &Plan, rate: f64, payload_pad: usize, stall: Option
                 b"\"}}"
             };
             let pad = payload_pad.saturating_sub(text.len() + tail.len());
-            text.resize(text.len() + pad, b'x');
+            // Chat-like text rather than one repeated byte, so that
+            // compression (`--deflate`) sees what a real message gives it.
+            text.extend(PAD_TEXT.iter().cycle().take(pad));
             text.extend_from_slice(tail);
             let m = lg.ctx.next_mask();
             put_frame(&mut conn.out, 0x1, &text, m);
@@ -1292,6 +1365,14 @@ fn run_step(lg: &mut Lg, pl: &Plan, rate: f64, payload_pad: usize, stall: Option
         "sustained": sustained,
         "not_sustained_because": why,
     });
+    v["deflate"] = json!(args.deflate);
+    v["wire_bytes_in"] = json!(st.wire_bytes_in);
+    v["wire_bytes_per_delivery"] = if st.unique > 0 {
+        json!(st.wire_bytes_in as f64 / st.unique as f64)
+    } else {
+        Value::Null
+    };
+    v["compressed_frames"] = json!(st.compressed_frames);
     if stall.is_some() {
         v["p99_before_stall_us"] = q(&st.hist_before, 0.99);
         v["p99_after_stall_us"] = q(&st.hist_after, 0.99);
