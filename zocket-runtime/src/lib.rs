@@ -20,6 +20,7 @@ mod handle;
 mod hub;
 mod limits;
 mod logged;
+pub mod metrics;
 mod node;
 mod origin;
 mod outbox;
