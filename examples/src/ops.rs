@@ -50,7 +50,10 @@ pub fn routes<S: Clone + Send + Sync + 'static>(
             let handle = handle.clone();
             async move {
                 (
-                    [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+                    [(
+                        header::CONTENT_TYPE,
+                        "text/plain; version=0.0.4; charset=utf-8",
+                    )],
                     handle.render(),
                 )
             }

@@ -118,7 +118,14 @@ async fn metrics_count_what_clients_did_and_labels_stay_bounded() {
     assert_eq!(body, "ok\n");
 
     // Nothing yet: a fresh recorder in a process of its own.
-    wait_for(&addr, &[("zocket_connections", 0.0), ("zocket_deliveries_total", 0.0)]).await;
+    wait_for(
+        &addr,
+        &[
+            ("zocket_connections", 0.0),
+            ("zocket_deliveries_total", 0.0),
+        ],
+    )
+    .await;
 
     let mut alice = RawClient::connect(&format!("{url}?user-name=alice")).await;
     let mut bob = RawClient::connect(&format!("{url}?user-name=bob")).await;
@@ -151,7 +158,10 @@ async fn metrics_count_what_clients_did_and_labels_stay_bounded() {
             ("zocket_connections", 2.0),
             ("zocket_rooms", 1.0),
             (r#"zocket_messages_received_total{type="rooms.join"}"#, 2.0),
-            (r#"zocket_messages_received_total{type="rooms.message"}"#, 2.0),
+            (
+                r#"zocket_messages_received_total{type="rooms.message"}"#,
+                2.0,
+            ),
             (r#"zocket_messages_received_total{type="unknown"}"#, 2.0),
             (r#"zocket_messages_sent_total{type="rooms.onJoin"}"#, 2.0),
             (r#"zocket_messages_sent_total{type="rooms.onMessage"}"#, 1.0),
@@ -207,7 +217,10 @@ async fn metrics_count_what_clients_did_and_labels_stay_bounded() {
             ("zocket_connections", 0.0),
             ("zocket_rooms", 0.0),
             (r#"zocket_messages_received_total{type="rooms.join"}"#, 3.0),
-            (r#"zocket_messages_received_total{type="rooms.message"}"#, 2.0),
+            (
+                r#"zocket_messages_received_total{type="rooms.message"}"#,
+                2.0,
+            ),
             (r#"zocket_messages_received_total{type="unknown"}"#, 2.0),
             (r#"zocket_messages_sent_total{type="rooms.onJoin"}"#, 3.0),
             (r#"zocket_messages_sent_total{type="rooms.onMessage"}"#, 1.0),
@@ -265,7 +278,10 @@ async fn metrics_count_what_clients_did_and_labels_stay_bounded() {
         text.contains(r#"zocket_handler_seconds_bucket{type="rooms.join",le="+Inf"} 3"#),
         "{text}"
     );
-    assert!(!text.contains(r#"zocket_handler_seconds_count{type="unknown"}"#), "{text}");
+    assert!(
+        !text.contains(r#"zocket_handler_seconds_count{type="unknown"}"#),
+        "{text}"
+    );
 
     let _ = stop.send(());
     tokio::time::timeout(TIMEOUT * 2, server)
