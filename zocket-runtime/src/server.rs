@@ -427,26 +427,22 @@ where
         client = %id,
         peer = peer_addr.map(tracing::field::display),
     );
-    let state =
-        match AssertUnwindSafe(R::on_connect(&server.app, parsed, &id).instrument(span.clone()))
-            .catch_unwind()
-            .await
-        {
-            Ok(Ok(state)) => state,
-            Ok(Err(reject)) => {
-                rejected(reject.status(), reject.message(), peer_addr);
-                return reject.into_response();
-            }
-            Err(_) => {
-                tracing::error!(parent: &span, "on_connect panicked");
-                rejected(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "on_connect panicked",
-                    peer_addr,
-                );
-                return StatusCode::INTERNAL_SERVER_ERROR.into_response();
-            }
-        };
+    let state = match AssertUnwindSafe(
+        R::on_connect(&server.app, parsed, &id).instrument(span.clone()),
+    )
+    .catch_unwind()
+    .await
+    {
+        Ok(Ok(state)) => state,
+        Ok(Err(reject)) => {
+            rejected(reject.status(), reject.message(), peer_addr);
+            return reject.into_response();
+        }
+        Err(_) => {
+            tracing::error!(parent: &span, status = 500, "on_connect panicked; handshake rejected");
+            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        }
+    };
     // From here on `on_disconnect` must run exactly once, whatever
     // happens: after the connection if the upgrade completes, else as soon
     // as it fails.
