@@ -2,9 +2,10 @@
 //! place, so call sites, `docs/operations.md` and dashboards cannot drift
 //! apart. Call sites elsewhere are one line calling a helper here.
 //!
-//! Metrics go through the [`metrics`] facade: install any recorder (e.g.
-//! `metrics-exporter-prometheus`, as the chat example does) and they
-//! appear; without one, each helper is a thread-local read and a no-op.
+//! Metrics go through the [`metrics`](https://docs.rs/metrics) facade:
+//! install any recorder (e.g. `metrics-exporter-prometheus`, as the chat
+//! example does) and they appear; without one, each helper is a
+//! thread-local read and a no-op.
 //! Every key is built ahead of time, never per call: the facade's own
 //! macros allocate a label list on every call whose label value is not a
 //! literal, recorder or not, and fan-out and the read loop are hot paths.
