@@ -364,6 +364,108 @@ mod tests {
         }
     }
 
+    /// Every counter call a thread makes: (name, label values, amount).
+    #[derive(Default)]
+    struct Calls(std::sync::Mutex<Vec<(String, Vec<String>, u64)>>);
+
+    struct Call {
+        key: Key,
+        calls: std::sync::Arc<Calls>,
+    }
+
+    impl ::metrics::CounterFn for Call {
+        fn increment(&self, value: u64) {
+            let labels = self.key.labels().map(|l| l.value().to_owned()).collect();
+            let name = self.key.name().to_owned();
+            self.calls.0.lock().unwrap().push((name, labels, value));
+        }
+        fn absolute(&self, _: u64) {}
+    }
+
+    struct Recorder(std::sync::Arc<Calls>);
+
+    impl ::metrics::Recorder for Recorder {
+        fn describe_counter(
+            &self,
+            _: ::metrics::KeyName,
+            _: Option<Unit>,
+            _: ::metrics::SharedString,
+        ) {
+        }
+        fn describe_gauge(
+            &self,
+            _: ::metrics::KeyName,
+            _: Option<Unit>,
+            _: ::metrics::SharedString,
+        ) {
+        }
+        fn describe_histogram(
+            &self,
+            _: ::metrics::KeyName,
+            _: Option<Unit>,
+            _: ::metrics::SharedString,
+        ) {
+        }
+        fn register_counter(&self, key: &Key, _: &Metadata<'_>) -> ::metrics::Counter {
+            ::metrics::Counter::from_arc(std::sync::Arc::new(Call {
+                key: key.clone(),
+                calls: self.0.clone(),
+            }))
+        }
+        fn register_gauge(&self, _: &Key, _: &Metadata<'_>) -> ::metrics::Gauge {
+            ::metrics::Gauge::noop()
+        }
+        fn register_histogram(&self, _: &Key, _: &Metadata<'_>) -> ::metrics::Histogram {
+            ::metrics::Histogram::noop()
+        }
+    }
+
+    #[test]
+    fn a_fan_out_is_one_send_and_one_delivery_count_however_many_recipients() {
+        use crate::hub::Hub;
+        use crate::peer::Peer;
+        use crate::send::Sender;
+        use zocket_core::ClientId;
+
+        let hub = Hub::new(crate::Config::default())
+            .with_types(Types::new(&["rooms.join"], &["rooms.onMessage"]));
+        let peers: Vec<_> = (0..5)
+            .map(|n| Peer::new(ClientId::from(format!("c{n}")), 16, 1 << 16))
+            .collect();
+        for peer in &peers {
+            hub.join(peer, "general").unwrap();
+        }
+        let calls = std::sync::Arc::new(Calls::default());
+        let recorder = Recorder(calls.clone());
+        let delivery = ::metrics::with_local_recorder(&recorder, || {
+            let delivery = Sender::new(&hub, None)
+                .raw("rooms.onMessage", 1)
+                .to_room(["general"]);
+            Sender::new(&hub, None)
+                .raw("made.up", 2)
+                .to_room(["general"]);
+            delivery
+        });
+        assert_eq!(delivery.queued, 5);
+        let calls = calls.0.lock().unwrap().clone();
+        let owned = |name: &str, label: Option<&str>, n: u64| {
+            (
+                name.to_owned(),
+                label.into_iter().map(str::to_owned).collect::<Vec<_>>(),
+                n,
+            )
+        };
+        assert_eq!(
+            calls,
+            [
+                owned(MESSAGES_SENT, Some("rooms.onMessage"), 1),
+                owned(DELIVERIES, None, 5),
+                owned(MESSAGES_SENT, Some(UNKNOWN), 1),
+                owned(DELIVERIES, None, 5),
+            ]
+        );
+    }
+
     #[test]
     fn only_the_routers_own_types_become_labels() {
         let types = Types::new(&["rooms.join", "rooms.message"], &["rooms.onJoin"]);
