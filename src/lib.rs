@@ -264,6 +264,10 @@ pub use zocket_runtime::{
 #[cfg(feature = "server")]
 pub use zocket_runtime::adapter;
 
+/// The metrics the server records, by name (see `docs/operations.md`).
+#[cfg(feature = "server")]
+pub use zocket_runtime::metrics;
+
 #[cfg(feature = "typescript")]
 pub mod typescript;
 

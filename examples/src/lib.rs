@@ -81,6 +81,7 @@ pub mod chat {
 }
 
 pub mod cli;
+pub mod ops;
 pub mod terminal;
 pub mod web;
 

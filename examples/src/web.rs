@@ -9,23 +9,26 @@ use axum::extract::Request;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, MethodRouter};
+use metrics_exporter_prometheus::PrometheusHandle;
 use tokio::net::TcpListener;
 use tower::ServiceExt;
 
 use crate::chat;
 use crate::server::Chat;
 
-/// Serves the page and the chat's WebSocket on `listener` until `signal`,
-/// then shuts the zocket server down (every `on_disconnect` runs, each
-/// connection is closed with 1001).
+/// Serves the page, the chat's WebSocket and the operator's routes
+/// ([`crate::ops`]: `/healthz`, and `/metrics` when given a recorder's
+/// handle) on `listener` until `signal`, then shuts the zocket server down
+/// (every `on_disconnect` runs, each connection is closed with 1001).
 pub async fn serve(
     listener: TcpListener,
     server: zocket::Zocket<chat::Router, Chat>,
+    metrics: Option<PrometheusHandle>,
     signal: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let handle = server.handle();
     let config = server.config().clone();
-    let app = router(server.method_router());
+    let app = router(server.method_router()).merge(crate::ops::routes(metrics));
     // zocket's accept loop, not `axum::serve`: it adds the header read
     // timeout (slowloris) and the peer address for the per-IP cap.
     zocket::serve_router(listener, app, &config, signal).await?;

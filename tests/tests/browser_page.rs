@@ -16,6 +16,7 @@ async fn start() -> (String, tokio::sync::oneshot::Sender<()>) {
     tokio::spawn(zocket_examples::web::serve(
         listener,
         chat::Router::server(Chat),
+        None,
         async move {
             let _ = stopped.await;
         },

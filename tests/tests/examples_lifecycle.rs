@@ -138,3 +138,53 @@ async fn echo_stops_on_sigterm_with_1001_and_exit_status_0() {
     let status = echo.wait_exit().await;
     assert_eq!(status.code(), Some(0), "{status}; log: {}", echo.dump());
 }
+
+/// What an operator reads at info about connections: each line a
+/// connection causes names it (client id, peer address) and the message
+/// being handled; a refused handshake is logged with its HTTP status and
+/// reason; a query string (it may carry tokens) never is.
+#[tokio::test]
+async fn chat_logs_connections_in_spans_and_refused_handshakes_without_queries() {
+    let mut chat = Example::start("chat", &[]).await;
+    let addr = chat.addr();
+    let secret = "s3cr3t-t0ken";
+
+    let mut dave = RawClient::connect(&format!("ws://{addr}/?user-name=Dave&token={secret}")).await;
+    dave.send_text(r#"{"type":"rooms.message","payload":{"roomId":"attic","content":"x"}}"#)
+        .await;
+    assert_eq!(dave.recv_json().await["payload"]["code"], "handler_error");
+    let refused = chat
+        .wait_for_line(|l| contains(l, b"of a room not joined"))
+        .await;
+    let refused = String::from_utf8_lossy(&refused).into_owned();
+    assert!(
+        refused.contains("connection{client=") && refused.contains("peer=127.0.0.1:"),
+        "{refused}"
+    );
+    assert!(
+        refused.contains(r#"message{type="rooms.message"}"#),
+        "{refused}"
+    );
+
+    // Headers that do not validate (a name over 64 characters): 400.
+    let long = "n".repeat(65);
+    let (status, _) =
+        RawClient::connect_err(&format!("ws://{addr}/?user-name={long}&token={secret}")).await;
+    assert_eq!(status, 400);
+    let line = chat
+        .wait_for_line(|l| contains(l, b"handshake rejected"))
+        .await;
+    let line = String::from_utf8_lossy(&line).into_owned();
+    assert!(
+        line.contains(" INFO ") && line.contains("status=400"),
+        "{line}"
+    );
+    assert!(line.contains("invalid headers: user-name"), "{line}");
+    assert!(line.contains("peer=127.0.0.1:"), "{line}");
+
+    dave.close().await;
+    chat.wait_for_line(|l| contains(l, b"disconnected")).await;
+    assert!(!chat.dump().contains(secret), "{}", chat.dump());
+    chat.terminate();
+    assert!(chat.wait_exit().await.success());
+}

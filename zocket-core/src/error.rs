@@ -28,7 +28,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// The code as it appears on the wire.
-    pub fn as_str(self) -> &'static str {
+    pub const fn as_str(self) -> &'static str {
         match self {
             ErrorCode::InvalidJson => "invalid_json",
             ErrorCode::UnknownType => "unknown_type",

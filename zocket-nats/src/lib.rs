@@ -353,7 +353,7 @@ impl NatsAdapter {
             return;
         }
         if let Err(mpsc::error::TrySendError::Full(_)) = self.shared.tx.try_send(op) {
-            let dropped = self.shared.metrics.dropped.fetch_add(1, Ordering::Relaxed);
+            let dropped = self.shared.metrics.count_dropped();
             if dropped.is_multiple_of(1000) {
                 tracing::warn!(
                     dropped = dropped + 1,
@@ -659,7 +659,7 @@ impl Worker<'_> {
                     match self.client.publish(subject, payload).await {
                         Ok(()) => published += 1,
                         Err(error) => {
-                            AdapterMetrics::incr(&self.shared.metrics.dropped);
+                            self.shared.metrics.count_dropped();
                             tracing::debug!(%error, "NATS publish failed");
                         }
                     }
@@ -684,10 +684,7 @@ impl Worker<'_> {
                 Op::Close(done) => closing = Some(done),
             }
         }
-        self.shared
-            .metrics
-            .published
-            .fetch_add(published, Ordering::Relaxed);
+        self.shared.metrics.count_published(published);
         if let Some(done) = closing {
             self.beat(true).await;
             let _ = self.client.flush().await;
@@ -724,7 +721,7 @@ async fn read_sends(shared: Arc<Shared>, local: LocalNode, mut subscriber: async
             Ok(inbound) if inbound.origin == shared.node => {}
             Ok(inbound) => {
                 local.deliver(&inbound);
-                AdapterMetrics::incr(&shared.metrics.received);
+                shared.metrics.count_received();
             }
             Err(error) => {
                 AdapterMetrics::incr(&shared.metrics.bad_messages);

@@ -358,7 +358,7 @@ impl RedisAdapter {
                     // Rebuilt from local state once the queue drains.
                     self.shared.resync.store(true, Ordering::SeqCst);
                 } else {
-                    let dropped = self.shared.metrics.dropped.fetch_add(1, Ordering::Relaxed);
+                    let dropped = self.shared.metrics.count_dropped();
                     if dropped.is_multiple_of(1000) {
                         tracing::warn!(
                             dropped = dropped + 1,
@@ -732,7 +732,7 @@ impl Session<'_> {
             Ok(inbound) if inbound.origin == self.shared.node => {}
             Ok(inbound) => {
                 self.local.deliver(&inbound);
-                AdapterMetrics::incr(&metrics.received);
+                metrics.count_received();
             }
             Err(error) => {
                 AdapterMetrics::incr(&metrics.bad_messages);
@@ -797,10 +797,7 @@ impl Session<'_> {
                     if pending {
                         pipe.exec_async(&mut self.conn).await?;
                     }
-                    shared
-                        .metrics
-                        .published
-                        .fetch_add(published, Ordering::Relaxed);
+                    shared.metrics.count_published(published);
                     DROP_NODE
                         .arg(&keys.base)
                         .arg(node)
@@ -821,10 +818,7 @@ impl Session<'_> {
         if pending {
             pipe.exec_async(&mut self.conn).await?;
         }
-        shared
-            .metrics
-            .published
-            .fetch_add(published, Ordering::Relaxed);
+        shared.metrics.count_published(published);
         if shared.resync.load(Ordering::SeqCst) {
             tracing::warn!(
                 "membership updates were dropped while the buffer was full; re-registering"

@@ -415,4 +415,28 @@ impl AdapterMetrics {
     pub fn incr(counter: &std::sync::atomic::AtomicU64) {
         counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
+
+    /// Counts `sends` published to the bus, here and as the
+    /// [`CLUSTER_PUBLISHED`](crate::metrics::CLUSTER_PUBLISHED) metric.
+    pub fn count_published(&self, sends: u64) {
+        self.published
+            .fetch_add(sends, std::sync::atomic::Ordering::Relaxed);
+        crate::metrics::cluster_published(sends);
+    }
+
+    /// Counts a send dropped, here and as the
+    /// [`CLUSTER_DROPPED`](crate::metrics::CLUSTER_DROPPED) metric; the
+    /// count before this one (for logging every so many).
+    pub fn count_dropped(&self) -> u64 {
+        crate::metrics::cluster_dropped();
+        self.dropped
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Counts a send received from another node, here and as the
+    /// [`CLUSTER_RECEIVED`](crate::metrics::CLUSTER_RECEIVED) metric.
+    pub fn count_received(&self) {
+        Self::incr(&self.received);
+        crate::metrics::cluster_received();
+    }
 }

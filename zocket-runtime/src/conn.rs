@@ -16,6 +16,7 @@ use bytes::Bytes;
 use futures_util::FutureExt;
 use tokio::task::JoinHandle;
 use tokio::time::{sleep_until, Instant};
+use tracing::Instrument;
 use zocket_core::error::{ErrorCode, ErrorPayload};
 use zocket_core::{close, wire, FrameError, MessageSet};
 
@@ -23,6 +24,7 @@ use crate::ctx::Ctx;
 use crate::hub::Hub;
 use crate::limits::{ConnectionPermit, TokenBucket, TypeBuckets};
 use crate::logged::Shown;
+use crate::metrics;
 use crate::peer::Peer;
 use crate::requests;
 use crate::router::Dispatch;
@@ -84,6 +86,7 @@ where
     }
 
     fn binary(&mut self, _data: Bytes) -> Handled {
+        self.cx.hub().types.received(metrics::UNKNOWN);
         self.cx.peer().send_error(&ErrorPayload::new(
             ErrorCode::BinaryUnsupported,
             "zocket messages are JSON text frames",
@@ -192,6 +195,10 @@ async fn finish(peer: &Arc<Peer>, ending: Ending, writer: JoinHandle<()>, mut re
             _ => close::NORMAL,
         },
     };
+    metrics::closed(match ending {
+        Ending::Network if code == close::NORMAL => metrics::NO_CLOSE_FRAME,
+        _ => code,
+    });
     tracing::debug!(client = %peer.id, code, "disconnected");
 }
 
@@ -371,11 +378,15 @@ where
     let peer = cx.peer();
     let env = match wire::Envelope::parse(text) {
         Ok(env) => env,
-        Err(error) => return bad_frame(cx, &error, None),
+        Err(error) => {
+            cx.hub().types.received(metrics::UNKNOWN);
+            return bad_frame(cx, &error, None);
+        }
     };
     if requests::route_answer(peer, &env) {
         return Handled::Ok;
     }
+    let received = cx.hub().types.received(&env.ty);
     let rpc = env.rpc_id();
     let ty = env.ty.as_ref();
     let index = <R::Incoming as MessageSet>::TYPES
@@ -397,9 +408,12 @@ where
     };
     let ty = message.ty();
     cx.set_handling(Some(ty), rpc);
-    let result = AssertUnwindSafe(R::dispatch(app, cx, message))
+    let started = std::time::Instant::now();
+    let span = tracing::info_span!("message", r#type = ty);
+    let result = AssertUnwindSafe(R::dispatch(app, cx, message).instrument(span))
         .catch_unwind()
         .await;
+    received.handled(started);
     // Whatever the handler did not answer (a refusal, a panic) answers
     // with an error.
     let rpc = cx.take_rpc();

@@ -166,6 +166,10 @@ impl<R, C> Ctx<R, C> {
         &self.peer
     }
 
+    pub(crate) fn hub(&self) -> &Hub {
+        &self.hub
+    }
+
     pub(crate) fn set_handling(&self, ty: Option<&'static str>, rpc: Option<&str>) {
         *self.handling.lock() = Handling {
             ty,

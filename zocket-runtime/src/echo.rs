@@ -13,6 +13,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Extension;
 use tokio::net::TcpListener;
+use tracing::Instrument;
 use zocket_core::ClientId;
 
 use crate::config::Config;
@@ -82,11 +83,11 @@ async fn upgrade(
     request: Request,
 ) -> Response {
     let (mut parts, _body) = request.into_parts();
-    let accepted = match crate::server::Accepted::check(&mut parts) {
+    let peer_addr = connect_info.map(|Extension(ConnectInfo(addr))| addr);
+    let accepted = match crate::server::Accepted::check(&mut parts, peer_addr) {
         Ok(accepted) => accepted,
         Err(refused) => return *refused,
     };
-    let peer_addr = connect_info.map(|Extension(ConnectInfo(addr))| addr);
     let permit = match crate::server::admit(&echo.hub, &echo.limits, &headers, peer_addr) {
         Ok(permit) => permit,
         Err(refused) => return refused.into_response(),
@@ -97,11 +98,16 @@ async fn upgrade(
         config.max_queued_frames,
         config.max_queued_bytes,
     );
+    let span = tracing::info_span!(
+        "connection",
+        client = %peer.id,
+        peer = peer_addr.map(tracing::field::display),
+    );
     let hub = echo.hub.clone();
     let tasks = hub.tasks.clone();
     accepted.respond(
         &tasks,
-        move |upgraded| crate::conn::run_echo(upgraded, hub, peer, permit),
+        move |upgraded| crate::conn::run_echo(upgraded, hub, peer, permit).instrument(span),
         std::future::ready(()),
     )
 }

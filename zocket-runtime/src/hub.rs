@@ -16,6 +16,7 @@ use zocket_core::ClientId;
 
 use crate::adapter::Adapter;
 use crate::config::Config;
+use crate::metrics;
 use crate::peer::Peer;
 use crate::room::RoomMap;
 
@@ -57,6 +58,8 @@ pub(crate) struct Hub {
     /// The cluster adapter, if any. A `OnceLock` so the single-node send
     /// path pays one atomic load to learn there is none.
     pub adapter: OnceLock<Arc<dyn Adapter>>,
+    /// The router's message types as metric labels.
+    pub types: metrics::Types,
 }
 
 impl Hub {
@@ -70,7 +73,14 @@ impl Hub {
             tasks: TaskTracker::new(),
             connections: watch::Sender::new(0),
             adapter: OnceLock::new(),
+            types: metrics::Types::default(),
         }
+    }
+
+    /// Labels metrics with the router's message types (see [`metrics`]).
+    pub fn with_types(mut self, types: metrics::Types) -> Self {
+        self.types = types;
+        self
     }
 
     fn client_shard(&self, id: &str) -> &ClientShard {
@@ -82,6 +92,7 @@ impl Hub {
             .write()
             .insert(peer.id.clone(), peer.clone());
         self.connections.send_modify(|n| *n += 1);
+        metrics::connection_opened();
     }
 
     /// Adds `peer` to `room`: `Ok(false)` if it was a member already.
@@ -146,6 +157,7 @@ impl Hub {
             .is_some()
         {
             self.connections.send_modify(|n| *n -= 1);
+            metrics::connection_closed();
         }
     }
 

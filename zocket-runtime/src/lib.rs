@@ -7,7 +7,8 @@
 //! byte streams a connection runs on, `outbox.rs` the per-connection queue,
 //! `flush.rs` the per-thread write pass, `conn.rs` the read loop, `room.rs`
 //! the room map, `hub.rs` membership, `send.rs` fan-out, `adapter.rs` the
-//! cluster seam and `node.rs` what an adapter sees of this server.
+//! cluster seam, `node.rs` what an adapter sees of this server and
+//! `metrics.rs` every metric recorded (docs/operations.md).
 
 #![warn(missing_docs)]
 
@@ -22,6 +23,7 @@ mod handle;
 mod hub;
 mod limits;
 mod logged;
+pub mod metrics;
 mod node;
 mod origin;
 mod outbox;

@@ -55,6 +55,9 @@ impl Peer {
     /// Queues a frame for this connection. See [`Outbox::push`].
     pub fn push(self: &Arc<Self>, frame: &WireFrame) -> Result<(), PushError> {
         let pushed = self.outbox.lock().push(frame.clone());
+        if pushed == Err(PushError::Overflow) {
+            crate::metrics::queue_overflow();
+        }
         match pushed {
             Ok(true) | Err(PushError::Overflow) => self.mark_dirty(),
             Ok(false) | Err(_) => {}
@@ -83,11 +86,13 @@ impl Peer {
     /// bounded queue: a client that floods bad frames and never reads is
     /// cut off like any slow consumer.
     pub fn send_error(self: &Arc<Self>, error: &ErrorPayload) {
+        crate::metrics::error_sent(error.code);
         let _ = self.push(&WireFrame::text(&wire::encode_error(error)));
     }
 
     /// Sends an error frame answering request `rpc_id`, or a plain one.
     pub fn send_error_to(self: &Arc<Self>, error: &ErrorPayload, rpc_id: Option<&str>) {
+        crate::metrics::error_sent(error.code);
         let _ = self.push(&WireFrame::text(&wire::encode_error_to(error, rpc_id)));
     }
 

@@ -48,7 +48,10 @@ impl RoomMap {
     /// Adds `peer` to `room`; false if it was already a member.
     pub fn join(&self, room: &Arc<str>, peer: &Arc<Peer>) -> bool {
         let mut shard = self.shard(room).write();
-        let entry = shard.entry(room.clone()).or_default();
+        let entry = shard.entry(room.clone()).or_insert_with(|| {
+            crate::metrics::room_opened();
+            Room::default()
+        });
         if entry.index.contains_key(&peer.id) {
             return false;
         }
@@ -72,6 +75,7 @@ impl RoomMap {
         }
         if entry.members.is_empty() {
             shard.remove(room);
+            crate::metrics::room_closed();
         }
         true
     }

@@ -239,6 +239,8 @@ impl<M: Serialize> Outbound<'_, M> {
             push_one(peer, &frame, self.volatile, &mut delivery);
         };
         targets(self.sender.hub, &mut push);
+        self.sender.hub.types.sent(self.ty);
+        crate::metrics::delivered(delivery.queued);
         Some((text, delivery))
     }
 
@@ -369,5 +371,6 @@ pub(crate) fn deliver_inbound(hub: &Hub, inbound: &Inbound) -> Delivery {
         }
         InboundTarget::All => hub.for_each_client(&mut push),
     }
+    crate::metrics::delivered(delivery.queued);
     delivery
 }

@@ -17,8 +17,9 @@ use axum::Extension;
 use futures_util::FutureExt;
 use tokio::net::{TcpListener, ToSocketAddrs};
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 use zocket_core::protocol::{decode_auth_protocol, SUBPROTOCOL};
-use zocket_core::{parse_headers, ClientId, HeaderError};
+use zocket_core::{parse_headers, ClientId, HeaderError, MessageSet};
 
 use crate::adapter::Adapter;
 use crate::config::Config;
@@ -146,7 +147,10 @@ where
     pub fn with_config(app: S, config: Config) -> Self {
         Zocket {
             app: Arc::new(app),
-            hub: Arc::new(Hub::new(config)),
+            hub: Arc::new(Hub::new(config).with_types(crate::metrics::Types::new(
+                <R::Incoming as MessageSet>::TYPES,
+                <R::Outgoing as MessageSet>::TYPES,
+            ))),
             limits: Arc::default(),
             router: PhantomData,
         }
@@ -251,14 +255,35 @@ pub(crate) enum Refused {
     Cap(#[from] crate::limits::CapError),
 }
 
-impl IntoResponse for Refused {
-    fn into_response(self) -> Response {
-        let status = match self {
+impl Refused {
+    fn status(&self) -> StatusCode {
+        match self {
             Refused::Origin(_) => StatusCode::FORBIDDEN,
             Refused::ShuttingDown | Refused::Cap(_) => StatusCode::SERVICE_UNAVAILABLE,
-        };
-        refusal(status, &self.to_string())
+        }
     }
+}
+
+impl IntoResponse for Refused {
+    fn into_response(self) -> Response {
+        refusal(self.status(), &self.to_string())
+    }
+}
+
+/// Logs a handshake answered with an HTTP error instead of `101`: at info,
+/// under their own target (`zocket_runtime::handshake`) so an operator can
+/// quieten them apart from the rest (a client retrying past a connection
+/// cap makes one per attempt). `reason` may quote the peer (its `Origin`),
+/// hence [`Shown`](crate::logged::Shown); the query string, which may
+/// carry tokens, is never logged.
+pub(crate) fn rejected(status: StatusCode, reason: &str, peer: Option<SocketAddr>) {
+    tracing::info!(
+        target: "zocket_runtime::handshake",
+        status = status.as_u16(),
+        reason = ?crate::logged::Shown(reason),
+        peer = peer.map(tracing::field::display),
+        "handshake rejected"
+    );
 }
 
 /// The checks every upgrade passes before anything else runs, in this
@@ -286,9 +311,7 @@ pub(crate) fn admit(
                 .map_err(Refused::from)
         });
     if let Err(error) = &admitted {
-        // An `Origin` refusal quotes the peer's header.
-        let error_text = error.to_string();
-        tracing::debug!(error = ?crate::logged::Shown(&error_text), "upgrade refused");
+        rejected(error.status(), &error.to_string(), peer_addr);
     }
     admitted
 }
@@ -305,7 +328,10 @@ impl Accepted {
     /// Checks the upgrade request (RFC 6455, section 4.2.1); a refusal is
     /// the HTTP answer, 426 with `Sec-WebSocket-Version: 13` where the
     /// client can retry.
-    pub(crate) fn check(parts: &mut axum::http::request::Parts) -> Result<Accepted, Box<Response>> {
+    pub(crate) fn check(
+        parts: &mut axum::http::request::Parts,
+        peer: Option<SocketAddr>,
+    ) -> Result<Accepted, Box<Response>> {
         let checked = if parts.version != Version::HTTP_11 {
             Err(HandshakeError::NotHttp11)
         } else {
@@ -324,7 +350,7 @@ impl Accepted {
             })
         });
         accept.map_err(|error| {
-            tracing::debug!(%error, "not a WebSocket upgrade");
+            rejected(error.status(), &error.to_string(), peer);
             let mut response = refusal(error.status(), &error.to_string());
             if error.needs_version_header() {
                 let headers = response.headers_mut();
@@ -435,11 +461,11 @@ where
 {
     let hub = &server.hub;
     let (mut parts, _body) = request.into_parts();
-    let accepted = match Accepted::check(&mut parts) {
+    let peer_addr = connect_info.map(|Extension(ConnectInfo(addr))| addr);
+    let accepted = match Accepted::check(&mut parts, peer_addr) {
         Ok(accepted) => accepted,
         Err(refused) => return *refused,
     };
-    let peer_addr = connect_info.map(|Extension(ConnectInfo(addr))| addr);
     let permit = match admit(hub, &server.limits, &headers, peer_addr) {
         Ok(permit) => permit,
         Err(refused) => return refused.into_response(),
@@ -455,23 +481,36 @@ where
     let parsed = match parsed {
         Ok(parsed) => parsed,
         Err(error) => {
+            rejected(StatusCode::BAD_REQUEST, &invalid_headers(&error), peer_addr);
             return (
                 StatusCode::BAD_REQUEST,
                 [(header::CONTENT_TYPE, "application/json")],
                 error.body(),
             )
-                .into_response()
+                .into_response();
         }
     };
     let id = ClientId::generate();
-    let state = match AssertUnwindSafe(R::on_connect(&server.app, parsed, &id))
-        .catch_unwind()
-        .await
+    // The connection's span, from `on_connect` to the last frame, so that
+    // every line logged about it (the application's too) names it.
+    let span = tracing::info_span!(
+        "connection",
+        client = %id,
+        peer = peer_addr.map(tracing::field::display),
+    );
+    let state = match AssertUnwindSafe(
+        R::on_connect(&server.app, parsed, &id).instrument(span.clone()),
+    )
+    .catch_unwind()
+    .await
     {
         Ok(Ok(state)) => state,
-        Ok(Err(reject)) => return reject.into_response(),
+        Ok(Err(reject)) => {
+            rejected(reject.status(), reject.message(), peer_addr);
+            return reject.into_response();
+        }
         Err(_) => {
-            tracing::error!("on_connect panicked");
+            tracing::error!(parent: &span, status = 500, "on_connect panicked; handshake rejected");
             return StatusCode::INTERNAL_SERVER_ERROR.into_response();
         }
     };
@@ -484,9 +523,18 @@ where
     let (app, failed_app, failed_cx) = (server.app.clone(), server.app.clone(), cx.clone());
     let hub = hub.clone();
     let tasks = hub.tasks.clone();
+    let failed_span = span.clone();
     accepted.respond(
         &tasks,
-        move |upgraded| conn::run::<R, S>(upgraded, app, hub, cx, permit),
-        async move { conn::disconnect::<R, S>(&failed_app, &failed_cx).await },
+        move |upgraded| conn::run::<R, S>(upgraded, app, hub, cx, permit).instrument(span),
+        async move { conn::disconnect::<R, S>(&failed_app, &failed_cx).await }
+            .instrument(failed_span),
     )
+}
+
+/// A log line's account of headers that did not parse: the fields only,
+/// not what the peer sent (it may be a secret).
+fn invalid_headers(error: &HeaderError) -> String {
+    let fields: Vec<&str> = error.details.iter().map(|d| d.path.as_str()).collect();
+    format!("invalid headers: {}", fields.join(", "))
 }
