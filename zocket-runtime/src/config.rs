@@ -13,7 +13,7 @@ pub use crate::origin::OriginPolicy;
 /// |---|---|---|
 /// | `max_message_size` | 64 KiB | close 1009 |
 /// | `max_queued_frames` / `max_queued_bytes` | 1024 / 1 MiB | close 4008 |
-/// | `write_timeout` | 5 s | close 4008 |
+/// | `write_timeout` | 5 s | TCP dropped (recorded as close 4008; a socket that takes no data cannot take a close frame) |
 /// | `ping_interval` / `pong_timeout` | 25 s / 20 s | close 1008 |
 /// | `header_read_timeout` | 10 s | TCP closed (slowloris) |
 /// | `origin` | same host | HTTP 403 before the upgrade |
