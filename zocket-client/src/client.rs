@@ -511,13 +511,18 @@ impl<R: ClientRouter> Client<R> {
         Messages { rx }
     }
 
-    /// Runs once for every connection: the first (at once, since it is
-    /// open when `connect()` has returned) and every reconnect, as the
-    /// TypeScript client's `onOpen`. Rejoin rooms here, since the server
-    /// forgets a connection's rooms when it drops: what the listener sends
-    /// goes out before the messages queued while offline, so a line typed
-    /// offline reaches the room it was meant for.
-    /// (`examples/src/bin/chat-client.rs` rejoins its rooms this way.)
+    /// Runs once per connection, the first and every reconnect, before the
+    /// messages queued offline go out; added while the client is open, it
+    /// runs for the current connection at once, never twice for one
+    /// connection. "At once" is before `on_open` returns (the client is
+    /// open when `connect()` has returned, so a listener added then runs
+    /// here). Same as the TypeScript client's `onOpen`.
+    ///
+    /// Rejoin rooms here, since the server forgets a connection's rooms
+    /// when it drops: what the listener sends goes out before the messages
+    /// queued while offline, so a line typed offline reaches the room it
+    /// was meant for. (`examples/src/bin/chat-client.rs` rejoins its rooms
+    /// this way.)
     pub fn on_open<F: Fn() + Send + Sync + 'static>(&self, listener: F) -> Subscription {
         self.core().on_open(Arc::new(listener))
     }

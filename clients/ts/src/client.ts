@@ -160,7 +160,13 @@ export interface ZocketClient<R extends RouterShape> {
    * answerer. One answerer per message: registering a second throws.
    */
   readonly answer: AnswerTree<R["outgoing"]>;
-  /** Runs on every (re)connection, before queued messages are flushed: rejoin rooms here. */
+  /**
+   * Runs once per connection, the first and every reconnect, before the
+   * messages queued offline go out; added while the client is open, it
+   * runs for the current connection at once, never twice for one
+   * connection. "At once" is in a microtask, after `onOpen` returns.
+   * Rejoin rooms here. Same as the Rust client's `on_open`.
+   */
   onOpen(listener: () => void): Unsubscribe;
   /** Runs whenever a connection closes or a connection attempt fails. */
   onClose(listener: (info: CloseInfo) => void): Unsubscribe;
@@ -182,6 +188,8 @@ export interface ZocketClient<R extends RouterShape> {
 }
 
 type Listener<T> = { fn: (value: T) => void };
+/** An `onOpen` listener, with the connection it last ran for. */
+type OpenListener = Listener<void> & { ranFor: number };
 /** A frame in the offline queue; `rpcId` when it is a call's. */
 type Queued = { frame: string; rpcId?: string };
 type PendingCall = {
@@ -258,7 +266,9 @@ class Connection {
   private readonly answerers = new Map<string, (payload: unknown) => unknown>();
 
   private readonly messageListeners = new Map<string, Set<Listener<unknown>>>();
-  private readonly openListeners = new Set<Listener<void>>();
+  private readonly openListeners = new Set<OpenListener>();
+  /** Counts the connections opened: which one an `onOpen` listener ran for. */
+  private opens = 0;
   private readonly closeListeners = new Set<Listener<CloseInfo>>();
   private readonly errorListeners = new Set<Listener<ZocketErrorPayload>>();
 
@@ -405,7 +415,34 @@ class Connection {
   }
 
   onOpen(fn: () => void): Unsubscribe {
-    return addListener(this.openListeners, fn);
+    if (typeof fn !== "function") throw new TypeError("zocket: expected a listener function");
+    const entry: OpenListener = { fn, ranFor: 0 };
+    this.openListeners.add(entry);
+    if (this.state === "open") {
+      // The connection is already announced: run for it, as the Rust
+      // client does, but not inside this call (the caller may not yet hold
+      // the unsubscribe function the listener uses).
+      const current = this.opens;
+      queueMicrotask(() => {
+        if (this.state === "open" && this.opens === current && this.openListeners.has(entry)) {
+          this.runOpenListener(entry);
+        }
+      });
+    }
+    return () => {
+      this.openListeners.delete(entry);
+    };
+  }
+
+  /** Runs `entry` for the current connection, unless it already ran for it. */
+  private runOpenListener(entry: OpenListener): void {
+    if (entry.ranFor === this.opens) return;
+    entry.ranFor = this.opens;
+    try {
+      entry.fn();
+    } catch (error) {
+      this.onListenerError(error);
+    }
   }
 
   onClose(fn: (info: CloseInfo) => void): Unsubscribe {
@@ -501,9 +538,11 @@ class Connection {
   private handleOpen(socket: WebSocketLike): void {
     this.state = "open";
     this.attempt = 0;
+    this.opens += 1;
     // Listeners first, so that a rejoin sent in onOpen precedes the
     // messages queued while offline (which may need the membership).
-    this.emit(this.openListeners, undefined);
+    // A copy: listeners may unsubscribe (or subscribe) while we iterate.
+    for (const entry of [...this.openListeners]) this.runOpenListener(entry);
     while (this.queue.length > 0 && this.state === "open" && this.socket === socket) {
       const { frame, rpcId } = this.queue.shift()!;
       if (rpcId !== undefined) {

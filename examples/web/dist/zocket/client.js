@@ -74,6 +74,8 @@ class Connection {
     answerers = new Map();
     messageListeners = new Map();
     openListeners = new Set();
+    /** Counts the connections opened: which one an `onOpen` listener ran for. */
+    opens = 0;
     closeListeners = new Set();
     errorListeners = new Set();
     constructor(url, options) {
@@ -223,7 +225,36 @@ class Connection {
         };
     }
     onOpen(fn) {
-        return addListener(this.openListeners, fn);
+        if (typeof fn !== "function")
+            throw new TypeError("zocket: expected a listener function");
+        const entry = { fn, ranFor: 0 };
+        this.openListeners.add(entry);
+        if (this.state === "open") {
+            // The connection is already announced: run for it, as the Rust
+            // client does, but not inside this call (the caller may not yet hold
+            // the unsubscribe function the listener uses).
+            const current = this.opens;
+            queueMicrotask(() => {
+                if (this.state === "open" && this.opens === current && this.openListeners.has(entry)) {
+                    this.runOpenListener(entry);
+                }
+            });
+        }
+        return () => {
+            this.openListeners.delete(entry);
+        };
+    }
+    /** Runs `entry` for the current connection, unless it already ran for it. */
+    runOpenListener(entry) {
+        if (entry.ranFor === this.opens)
+            return;
+        entry.ranFor = this.opens;
+        try {
+            entry.fn();
+        }
+        catch (error) {
+            this.onListenerError(error);
+        }
     }
     onClose(fn) {
         return addListener(this.closeListeners, fn);
@@ -318,9 +349,12 @@ class Connection {
     handleOpen(socket) {
         this.state = "open";
         this.attempt = 0;
+        this.opens += 1;
         // Listeners first, so that a rejoin sent in onOpen precedes the
         // messages queued while offline (which may need the membership).
-        this.emit(this.openListeners, undefined);
+        // A copy: listeners may unsubscribe (or subscribe) while we iterate.
+        for (const entry of [...this.openListeners])
+            this.runOpenListener(entry);
         while (this.queue.length > 0 && this.state === "open" && this.socket === socket) {
             const { frame, rpcId } = this.queue.shift();
             if (rpcId !== undefined) {
