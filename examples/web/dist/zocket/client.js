@@ -185,12 +185,17 @@ class Connection {
     }
     /** Throws `MessageTooLargeError` for a frame over `maxMessageSize` bytes. */
     checkSize(type, frame) {
+        const size = this.oversize(frame);
+        if (size !== undefined)
+            throw new MessageTooLargeError(type, size, this.maxMessageSize);
+    }
+    /** The size in bytes of a frame over `maxMessageSize`; `undefined` for one within it. */
+    oversize(frame) {
         // A UTF-16 unit is 1 to 3 UTF-8 bytes: most frames need no encoding.
         if (frame.length * 3 <= this.maxMessageSize)
-            return;
+            return undefined;
         const size = utf8.encode(frame).length;
-        if (size > this.maxMessageSize)
-            throw new MessageTooLargeError(type, size, this.maxMessageSize);
+        return size > this.maxMessageSize ? size : undefined;
     }
     answer(type, fn) {
         if (typeof fn !== "function")
@@ -425,8 +430,21 @@ class Connection {
         // Only on the connection the request came on: the server forgets its
         // pending requests when a connection ends.
         const write = (frame) => {
-            if (socket && socket === this.socket && this.state === "open")
-                socket.send(frame);
+            if (!socket || socket !== this.socket || this.state !== "open")
+                return;
+            const size = this.oversize(frame);
+            if (size !== undefined) {
+                // The server would close the connection with 1009: answer with an
+                // error instead, so its request fails at once, not at its timeout
+                // (PROTOCOL.md § 10). Reported locally too, as the app's bug.
+                this.onListenerError(new MessageTooLargeError(type, size, this.maxMessageSize));
+                const message = `the answer is ${size} bytes, over the client's maxMessageSize of ${this.maxMessageSize}`;
+                frame = JSON.stringify({ type: ERROR_TYPE, rpcId, payload: { code: "handler_error", message, for: type } });
+                // Not even that fits (a tiny limit, a long rpcId): nothing can go.
+                if (this.oversize(frame) !== undefined)
+                    return;
+            }
+            socket.send(frame);
         };
         const fail = (error) => {
             const message = error instanceof Error ? error.message : String(error);
