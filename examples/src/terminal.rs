@@ -15,6 +15,17 @@ Type a line to talk in the current room. Commands:
 /// close the connection with 1009, so it is refused before sending.
 pub const MAX_LINE: usize = 60 * 1024;
 
+/// The line printed when the connection drops (not when the user quit):
+/// the close code and the server's reason when there are any, never an
+/// empty pair of parentheses or a dangling colon.
+pub fn disconnected(info: &zocket::client::CloseInfo) -> String {
+    match (info.code, info.reason.trim()) {
+        (None, _) => "* disconnected".to_owned(),
+        (Some(code), "") => format!("* disconnected (close {code})"),
+        (Some(code), reason) => format!("* disconnected (close {code}: {reason})"),
+    }
+}
+
 /// What a typed line asks for.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Command {
@@ -144,6 +155,27 @@ mod tests {
             Command::parse(&"y".repeat(MAX_LINE)),
             Command::Say("y".repeat(MAX_LINE))
         );
+    }
+
+    #[test]
+    fn a_disconnect_shows_only_what_it_has() {
+        let info = |code, reason: &str| zocket::client::CloseInfo {
+            code,
+            reason: reason.to_owned(),
+        };
+        assert_eq!(
+            disconnected(&info(Some(1001), "server shutting down")),
+            "* disconnected (close 1001: server shutting down)"
+        );
+        assert_eq!(
+            disconnected(&info(Some(1000), "")),
+            "* disconnected (close 1000)"
+        );
+        assert_eq!(
+            disconnected(&info(Some(1000), "  ")),
+            "* disconnected (close 1000)"
+        );
+        assert_eq!(disconnected(&info(None, "")), "* disconnected");
     }
 
     #[test]

@@ -90,6 +90,9 @@ async fn chat_client_refuses_mistakes_locally_and_stays_connected() {
         .filter(|l| l.as_slice() == b"* Tess joined general");
     assert_eq!(joins.count(), 1, "{}", tess.dump());
 
+    // A close the user asked for is not reported as a disconnect: the
+    // client says bye, and that is its last line.
+    let before_quit = tess.log.len();
     tess.type_line("/quit").await;
     let status = tess.wait_exit().await;
     assert!(
@@ -97,4 +100,11 @@ async fn chat_client_refuses_mistakes_locally_and_stays_connected() {
         "chat-client exited with {status}: {}",
         tess.dump()
     );
+    tess.read_to_end().await;
+    let after_quit: Vec<String> = tess.log[before_quit..]
+        .iter()
+        .filter(|l| !l.is_empty())
+        .map(|l| String::from_utf8_lossy(l).into_owned())
+        .collect();
+    assert_eq!(after_quit, ["* bye"], "{}", tess.dump());
 }

@@ -548,6 +548,63 @@ async fn server_requests_are_answered_by_typed_answerers() {
     server.shutdown().await;
 }
 
+/// An answer over the client's `max_message_size` is not sent (the server
+/// would close with 1009): the client answers `handler_error` instead, so
+/// the server's request fails at once, long before its timeout, and the
+/// connection stays.
+#[tokio::test]
+async fn an_oversize_answer_fails_the_server_request_at_once() {
+    let (server, _) = server(Config::default().request_timeout(Duration::from_secs(60))).await;
+    let c = rpc::Client::builder(server.url())
+        .max_message_size(256)
+        .connect()
+        .await
+        .expect("client connects");
+    let _answer = c.answer().ask().question(|q| async move {
+        match q.q.as_str() {
+            "big" => "x".repeat(300),
+            _ => "small".to_owned(),
+        }
+    });
+    c.call()
+        .calc()
+        .join(calc::Join { room: "r".into() })
+        .await
+        .expect("joined");
+    let [id] = <[ClientId; 1]>::try_from(server.handle.members("r")).expect("one member");
+    let ask = |q: &str| {
+        let request = server
+            .handle
+            .send()
+            .ask()
+            .question(ask::Question { q: q.into() })
+            .request(&id)
+            .into_future();
+        tokio::time::timeout(TIMEOUT, request)
+    };
+    match ask("big")
+        .await
+        .expect("answered before the 60 s request timeout")
+    {
+        Err(CallError::Remote(e)) => {
+            assert_eq!(e.code, zocket::ErrorCode::HandlerError);
+            assert_eq!(e.for_type.as_deref(), Some("ask.question"));
+            assert!(
+                e.message.contains("max_message_size of 256"),
+                "{}",
+                e.message
+            );
+        }
+        other => panic!("expected a handler_error answer, got {other:?}"),
+    }
+    assert_eq!(
+        ask("small").await.expect("answered"),
+        Ok("small".to_owned()),
+        "the connection stays"
+    );
+    server.shutdown().await;
+}
+
 #[tokio::test]
 async fn a_handler_can_ask_its_own_client() {
     let (server, _) = server(Config::default()).await;

@@ -10,6 +10,9 @@ use zocket_core::error::{ErrorCode, ErrorPayload};
 use zocket_core::rpc::{handler_error, CallError, Gone, Waiter};
 use zocket_core::{wire, Request};
 
+use crate::error::SendError;
+use crate::queue::SendQueue;
+
 /// A call on its way: await it for the typed answer. Sent when made (queued
 /// while offline, as other messages); [`timeout`](Self::timeout) sets its
 /// own deadline instead of the client's `call_timeout`.
@@ -70,4 +73,34 @@ pub(crate) fn answer_frame<M: Request>(
         }),
         Err(failure) => wire::encode_error_to(&handler_error::<M>(&failure), Some(rpc_id)),
     }
+}
+
+/// Queues `frame`, the answer to the server's request `rpc_id` (of type
+/// `ty`). An answer over `max_message_size` is not sent, since the server
+/// would close the connection with 1009; a `handler_error` naming the sizes
+/// goes instead, so that the server's request fails at once rather than at
+/// its timeout (PROTOCOL.md § 10).
+pub(crate) fn send_answer(queue: &SendQueue, rpc_id: &str, ty: &str, frame: String) {
+    let error = match queue.push(frame) {
+        Ok(()) => return,
+        Err(SendError::TooLarge { size, max }) => {
+            tracing::warn!(
+                message = ty,
+                size,
+                max,
+                "answer over max_message_size; answering handler_error instead"
+            );
+            let error = ErrorPayload::new(
+                ErrorCode::HandlerError,
+                format!("the answer is {size} bytes, over the client's max_message_size of {max}"),
+            )
+            .for_type(ty);
+            match queue.push(wire::encode_error_to(&error, Some(rpc_id))) {
+                Ok(()) => return,
+                Err(error) => error,
+            }
+        }
+        Err(error) => error,
+    };
+    tracing::warn!(%error, "answer to a server request not sent");
 }

@@ -15,7 +15,7 @@ use zocket_core::error::{ErrorCode, ErrorPayload};
 use zocket_core::rpc::{CallError, Pending, RawAnswer, Waiter};
 use zocket_core::{wire, Incoming, MessageSet, Outgoing, Request, Router};
 
-use crate::call::{answer_frame, Call};
+use crate::call::{answer_frame, send_answer, Call};
 
 use crate::config::{Backoff, ClientConfig, HeaderTransport};
 use crate::conn;
@@ -128,16 +128,13 @@ impl<R: Router> Core<R> {
                     Ok(message) => message,
                     Err(error) => {
                         let frame = wire::encode_error_to(&error.to_payload(), Some(&id));
-                        let _ = queue.push(frame);
-                        return;
+                        return send_answer(&queue, &id, M::TYPE, frame);
                     }
                 };
                 let answer = answerer(message);
                 tokio::spawn(async move {
                     let frame = answer_frame::<M>(&id, answer.await);
-                    if let Err(error) = queue.push(frame) {
-                        tracing::warn!(%error, "answer to a server request not sent");
-                    }
+                    send_answer(&queue, &id, M::TYPE, frame);
                 });
             }),
         )
@@ -208,7 +205,7 @@ impl<R: Router> Core<R> {
     fn asked(&self, ty: &str, id: &str, payload: &str) {
         let Some(ty) = R::Outgoing::TYPES.iter().find(|t| **t == ty) else {
             let error = zocket_core::FrameError::UnknownType(ty.to_owned());
-            return self.refuse(id, error.to_payload());
+            return self.refuse(id, ty, error.to_payload());
         };
         let asked = Asked {
             payload: payload.to_owned(),
@@ -219,15 +216,13 @@ impl<R: Router> Core<R> {
             let error =
                 ErrorPayload::new(ErrorCode::HandlerError, format!("no answerer for `{ty}`"))
                     .for_type(*ty);
-            self.refuse(id, error);
+            self.refuse(id, ty, error);
         }
     }
 
-    /// Answers the server's request `id` with an error.
-    fn refuse(&self, id: &str, error: ErrorPayload) {
-        if let Err(e) = self.queue.push(wire::encode_error_to(&error, Some(id))) {
-            tracing::warn!(error = %e, "answer to a server request not sent");
-        }
+    /// Answers the server's request `id` (of type `ty`) with an error.
+    fn refuse(&self, id: &str, ty: &str, error: ErrorPayload) {
+        send_answer(&self.queue, id, ty, wire::encode_error_to(&error, Some(id)));
     }
 
     pub(crate) fn set_state(&self, state: State) {
@@ -511,13 +506,18 @@ impl<R: ClientRouter> Client<R> {
         Messages { rx }
     }
 
-    /// Runs once for every connection: the first (at once, since it is
-    /// open when `connect()` has returned) and every reconnect, as the
-    /// TypeScript client's `onOpen`. Rejoin rooms here, since the server
-    /// forgets a connection's rooms when it drops: what the listener sends
-    /// goes out before the messages queued while offline, so a line typed
-    /// offline reaches the room it was meant for.
-    /// (`examples/src/bin/chat-client.rs` rejoins its rooms this way.)
+    /// Runs once per connection, the first and every reconnect, before the
+    /// messages queued offline go out; added while the client is open, it
+    /// runs for the current connection at once, never twice for one
+    /// connection. "At once" is before `on_open` returns (the client is
+    /// open when `connect()` has returned, so a listener added then runs
+    /// here). Same as the TypeScript client's `onOpen`.
+    ///
+    /// Rejoin rooms here, since the server forgets a connection's rooms
+    /// when it drops: what the listener sends goes out before the messages
+    /// queued while offline, so a line typed offline reaches the room it
+    /// was meant for. (`examples/src/bin/chat-client.rs` rejoins its rooms
+    /// this way.)
     pub fn on_open<F: Fn() + Send + Sync + 'static>(&self, listener: F) -> Subscription {
         self.core().on_open(Arc::new(listener))
     }

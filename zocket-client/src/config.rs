@@ -80,7 +80,9 @@ pub struct ClientConfig {
     /// instead of sent. Set it to the server's `max_message_size` (default
     /// 64 KiB, the server's default): the server closes the connection with
     /// 1009 on a larger message, and announces its limit nowhere a client
-    /// could read it.
+    /// could read it. An answer to a server request over it is replaced by
+    /// a `handler_error` answer (PROTOCOL.md § 10), so the server's request
+    /// fails at once instead of at its timeout.
     pub max_message_size: usize,
 }
 

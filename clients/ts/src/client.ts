@@ -104,6 +104,8 @@ interface BaseOptions {
    * it; nothing is sent or queued. Set it to the server's
    * `max_message_size`, past which the server closes the connection with
    * 1009 (a browser cannot read the server's limits off the upgrade).
+   * An answer to a server request over it is replaced by a
+   * `handler_error` answer, and reported to `onListenerError`.
    * Default 65536, the server's default.
    */
   maxMessageSize?: number;
@@ -160,7 +162,13 @@ export interface ZocketClient<R extends RouterShape> {
    * answerer. One answerer per message: registering a second throws.
    */
   readonly answer: AnswerTree<R["outgoing"]>;
-  /** Runs on every (re)connection, before queued messages are flushed: rejoin rooms here. */
+  /**
+   * Runs once per connection, the first and every reconnect, before the
+   * messages queued offline go out; added while the client is open, it
+   * runs for the current connection at once, never twice for one
+   * connection. "At once" is in a microtask, after `onOpen` returns.
+   * Rejoin rooms here. Same as the Rust client's `on_open`.
+   */
   onOpen(listener: () => void): Unsubscribe;
   /** Runs whenever a connection closes or a connection attempt fails. */
   onClose(listener: (info: CloseInfo) => void): Unsubscribe;
@@ -182,6 +190,8 @@ export interface ZocketClient<R extends RouterShape> {
 }
 
 type Listener<T> = { fn: (value: T) => void };
+/** An `onOpen` listener, with the connection it last ran for. */
+type OpenListener = Listener<void> & { ranFor: number };
 /** A frame in the offline queue; `rpcId` when it is a call's. */
 type Queued = { frame: string; rpcId?: string };
 type PendingCall = {
@@ -258,7 +268,9 @@ class Connection {
   private readonly answerers = new Map<string, (payload: unknown) => unknown>();
 
   private readonly messageListeners = new Map<string, Set<Listener<unknown>>>();
-  private readonly openListeners = new Set<Listener<void>>();
+  private readonly openListeners = new Set<OpenListener>();
+  /** Counts the connections opened: which one an `onOpen` listener ran for. */
+  private opens = 0;
   private readonly closeListeners = new Set<Listener<CloseInfo>>();
   private readonly errorListeners = new Set<Listener<ZocketErrorPayload>>();
 
@@ -369,10 +381,16 @@ class Connection {
 
   /** Throws `MessageTooLargeError` for a frame over `maxMessageSize` bytes. */
   private checkSize(type: string, frame: string): void {
+    const size = this.oversize(frame);
+    if (size !== undefined) throw new MessageTooLargeError(type, size, this.maxMessageSize);
+  }
+
+  /** The size in bytes of a frame over `maxMessageSize`; `undefined` for one within it. */
+  private oversize(frame: string): number | undefined {
     // A UTF-16 unit is 1 to 3 UTF-8 bytes: most frames need no encoding.
-    if (frame.length * 3 <= this.maxMessageSize) return;
+    if (frame.length * 3 <= this.maxMessageSize) return undefined;
     const size = utf8.encode(frame).length;
-    if (size > this.maxMessageSize) throw new MessageTooLargeError(type, size, this.maxMessageSize);
+    return size > this.maxMessageSize ? size : undefined;
   }
 
   answer(type: string, fn: unknown): Unsubscribe {
@@ -405,7 +423,34 @@ class Connection {
   }
 
   onOpen(fn: () => void): Unsubscribe {
-    return addListener(this.openListeners, fn);
+    if (typeof fn !== "function") throw new TypeError("zocket: expected a listener function");
+    const entry: OpenListener = { fn, ranFor: 0 };
+    this.openListeners.add(entry);
+    if (this.state === "open") {
+      // The connection is already announced: run for it, as the Rust
+      // client does, but not inside this call (the caller may not yet hold
+      // the unsubscribe function the listener uses).
+      const current = this.opens;
+      queueMicrotask(() => {
+        if (this.state === "open" && this.opens === current && this.openListeners.has(entry)) {
+          this.runOpenListener(entry);
+        }
+      });
+    }
+    return () => {
+      this.openListeners.delete(entry);
+    };
+  }
+
+  /** Runs `entry` for the current connection, unless it already ran for it. */
+  private runOpenListener(entry: OpenListener): void {
+    if (entry.ranFor === this.opens) return;
+    entry.ranFor = this.opens;
+    try {
+      entry.fn();
+    } catch (error) {
+      this.onListenerError(error);
+    }
   }
 
   onClose(fn: (info: CloseInfo) => void): Unsubscribe {
@@ -501,9 +546,11 @@ class Connection {
   private handleOpen(socket: WebSocketLike): void {
     this.state = "open";
     this.attempt = 0;
+    this.opens += 1;
     // Listeners first, so that a rejoin sent in onOpen precedes the
     // messages queued while offline (which may need the membership).
-    this.emit(this.openListeners, undefined);
+    // A copy: listeners may unsubscribe (or subscribe) while we iterate.
+    for (const entry of [...this.openListeners]) this.runOpenListener(entry);
     while (this.queue.length > 0 && this.state === "open" && this.socket === socket) {
       const { frame, rpcId } = this.queue.shift()!;
       if (rpcId !== undefined) {
@@ -568,7 +615,19 @@ class Connection {
     // Only on the connection the request came on: the server forgets its
     // pending requests when a connection ends.
     const write = (frame: string) => {
-      if (socket && socket === this.socket && this.state === "open") socket.send(frame);
+      if (!socket || socket !== this.socket || this.state !== "open") return;
+      const size = this.oversize(frame);
+      if (size !== undefined) {
+        // The server would close the connection with 1009: answer with an
+        // error instead, so its request fails at once, not at its timeout
+        // (PROTOCOL.md § 10). Reported locally too, as the app's bug.
+        this.onListenerError(new MessageTooLargeError(type, size, this.maxMessageSize));
+        const message = `the answer is ${size} bytes, over the client's maxMessageSize of ${this.maxMessageSize}`;
+        frame = JSON.stringify({ type: ERROR_TYPE, rpcId, payload: { code: "handler_error", message, for: type } });
+        // Not even that fits (a tiny limit, a long rpcId): nothing can go.
+        if (this.oversize(frame) !== undefined) return;
+      }
+      socket.send(frame);
     };
     const fail = (error: unknown) => {
       const message = error instanceof Error ? error.message : String(error);

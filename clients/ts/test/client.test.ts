@@ -16,7 +16,7 @@ import {
 } from "../src/index.js";
 import type { ChatRouter, RoomMessage, UserJoined } from "./chat-router.js";
 import { startFakeChatServer, type FakeChatServer, type ServerConnection } from "./fake-server.js";
-import { nextEvent, record } from "./helpers.js";
+import { nextEvent, record, reopened, within } from "./helpers.js";
 
 let server: FakeChatServer;
 const clients: ZocketClient<ChatRouter>[] = [];
@@ -57,6 +57,7 @@ function countingWebSocket() {
   return { CountingWebSocket, made };
 }
 
+/** The open of the current connection (at once if open) or of the next one; see also `reopened`. */
 const opened = (client: ZocketClient<ChatRouter>) => nextEvent<void>(client.onOpen, "onOpen");
 const closed = (client: ZocketClient<ChatRouter>, accept?: (info: CloseInfo) => boolean) =>
   nextEvent<CloseInfo>(client.onClose, "onClose", accept);
@@ -334,7 +335,7 @@ describe("reconnection", () => {
     const alice = connect("Alice");
     await opened(alice);
     const lost = closed(alice);
-    const back = opened(alice);
+    const back = reopened(alice);
     server.closeAll(1001, "server shutting down");
     const info = await lost;
     assert.equal(info.code, 1001);
@@ -392,13 +393,87 @@ describe("reconnection", () => {
     const alice = connect("Alice", { reconnect: false });
     await opened(alice);
     const closes = record(alice.onClose);
-    const again = opened(alice);
+    const again = reopened(alice);
     const second = serverConnection("Alice");
     alice.reconnect();
     await Promise.all([again, second]);
     assert.equal(closes.values.length, 1);
     assert.equal(closes.values[0]!.willReconnect, true);
     assert.equal(alice.readyState, ReadyState.OPEN);
+  });
+});
+
+describe("onOpen", () => {
+  it("runs a listener added while open once for the current connection, after onOpen returns, then per reconnect", async () => {
+    const alice = connect("Alice");
+    await opened(alice);
+    const join = joined(alice);
+    let runs = 0;
+    let ranOnce!: () => void;
+    const first = new Promise<void>((resolve) => (ranOnce = resolve));
+    alice.onOpen(() => {
+      runs += 1;
+      alice.send.rooms.join({ roomId: "general" });
+      ranOnce();
+    });
+    assert.equal(runs, 0, "not inside the onOpen call");
+    await within(first, "the listener's run for the open connection");
+    // Its join went out on this connection: the server answers it.
+    await join;
+    // A round trip later it still ran once for this connection.
+    const echo = message(alice);
+    alice.send.rooms.message({ roomId: "general", content: "ping" });
+    await echo;
+    assert.equal(runs, 1);
+
+    const back = reopened(alice);
+    server.dropAll();
+    await back;
+    assert.equal(runs, 2, "once more for the reconnect");
+  });
+
+  it("runs a listener added by another onOpen listener once for that connection", async () => {
+    const alice = connect("Alice");
+    let inner = 0;
+    let added = false;
+    const seen = new Promise<void>((resolve) => {
+      alice.onOpen(() => {
+        if (added) return;
+        added = true;
+        alice.onOpen(() => {
+          inner += 1;
+          resolve();
+        });
+      });
+    });
+    await within(seen, "the inner listener");
+    const echo = joined(alice);
+    alice.send.rooms.join({ roomId: "general" });
+    await echo;
+    assert.equal(inner, 1);
+    const back = reopened(alice);
+    server.dropAll();
+    await back;
+    assert.equal(inner, 2);
+  });
+
+  it("does not run a listener removed before its turn, nor one added just before a reconnect() for the old connection", async () => {
+    const alice = connect("Alice");
+    await opened(alice);
+    let removedRuns = 0;
+    const off = alice.onOpen(() => (removedRuns += 1));
+    off();
+    let runs = 0;
+    alice.onOpen(() => (runs += 1));
+    const back = reopened(alice);
+    alice.reconnect();
+    await back;
+    assert.equal(runs, 1, "once: for the new connection only");
+    const echo = joined(alice);
+    alice.send.rooms.join({ roomId: "general" });
+    await echo;
+    assert.equal(runs, 1);
+    assert.equal(removedRuns, 0);
   });
 });
 

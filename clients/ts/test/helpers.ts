@@ -73,3 +73,26 @@ export function rejection(promise: Promise<unknown>, what: string, timeoutMs = 3
     );
   });
 }
+
+/** The part of a client `reopened` watches. */
+export interface Reopenable {
+  readonly readyState: number;
+  onOpen: Subscribe<void>;
+  onClose: Subscribe<unknown>;
+}
+
+/**
+ * Resolves when the client's next connection opens. `onOpen` alone would
+ * not do while the client is open: a listener added then runs for the
+ * connection already open. Subscribes at once: call it before dropping
+ * the connection.
+ */
+export function reopened(client: Reopenable, timeoutMs = 3000): Promise<void> {
+  // 1 is ReadyState.OPEN; not imported, so this file stays client-free.
+  let closedSince = client.readyState !== 1;
+  const stop = client.onClose(() => {
+    closedSince = true;
+  });
+  const next = nextEvent<void>(client.onOpen, "the next connection's onOpen", () => closedSince, timeoutMs);
+  return next.finally(stop);
+}

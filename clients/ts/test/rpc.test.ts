@@ -8,6 +8,7 @@ import { WebSocket } from "ws";
 import {
   createZocketClient,
   isRpcError,
+  MessageTooLargeError,
   QueueFullError,
   RpcError,
   type CloseInfo,
@@ -25,7 +26,9 @@ type Move = { cell: number };
 type RpcRouter = {
   headers: ChatRouter["headers"];
   incoming: ChatRouter["incoming"];
-  outgoing: ChatRouter["outgoing"] & { game: { askMove: { $payload: AskMove; $reply: Move } } };
+  outgoing: ChatRouter["outgoing"] & {
+    game: { askMove: { $payload: AskMove; $reply: Move }; askName: { $payload: { q: string }; $reply: string } };
+  };
 };
 
 let server: FakeChatServer;
@@ -152,6 +155,9 @@ describe("client.call", () => {
 
   it("times out after timeoutMs, and drops the late answer", async () => {
     const alice = connect("Alice");
+    // Open first: a slow open would time the call out in the offline
+    // queue, and it would never be sent.
+    await opened(alice);
     const held = intercept((f) => f.type === "rooms.members");
     const errors = record<ZocketErrorPayload>(alice.onError);
     const frame = frameOf("Alice", "rooms.members");
@@ -352,6 +358,44 @@ describe("client.answer", () => {
     });
     assert.equal(reported.length, 1);
     assert.match(String(reported[0]), /engine crashed/);
+  });
+
+  it("answers handler_error instead of an answer over maxMessageSize, and reports it locally", async () => {
+    const reported: unknown[] = [];
+    const alice = connect("Alice", { maxMessageSize: 200, onListenerError: (e) => reported.push(e) });
+    alice.answer.game.askName(({ q }) => (q === "big" ? "x".repeat(300) : "small"));
+    alice.answer.game.askMove(() => {
+      throw new RpcError("handler_error", "too long to tell", { data: { why: "y".repeat(300) } });
+    });
+    const [connection] = await Promise.all([serverConnection("Alice"), opened(alice)]);
+    const tooBig = (rpcId: string, type: string, size: number) => ({
+      type: "zocket.error",
+      rpcId,
+      payload: {
+        code: "handler_error",
+        message: `the answer is ${size} bytes, over the client's maxMessageSize of 200`,
+        for: type,
+      },
+    });
+
+    const big = await within(server.request(connection, "game.askName", { q: "big" }), "the oversize answer");
+    const bigSize = Buffer.byteLength(JSON.stringify({ type: "__rpc_res", rpcId: big.rpcId, payload: "x".repeat(300) }));
+    assert.deepEqual(big, tooBig(big.rpcId, "game.askName", bigSize));
+    // An error answer over the limit (its data) is replaced the same way.
+    const failed = await within(server.request(connection, "game.askMove", { board: [], timeLeftMs: 1 }), "error");
+    assert.equal(failed.type, "zocket.error");
+    assert.match((failed.payload as { message: string }).message, /over the client's maxMessageSize of 200$/);
+    assert.equal((failed.payload as { for?: string }).for, "game.askMove");
+    assert.equal((failed.payload as { data?: unknown }).data, undefined);
+
+    assert.equal(reported.length, 2);
+    assert.ok(reported[0] instanceof MessageTooLargeError);
+    assert.equal(reported[0].type, "game.askName");
+    assert.equal(reported[0].size, bigSize);
+    assert.equal(reported[0].maxMessageSize, 200);
+    // The connection stays: the next answer goes out whole.
+    const small = await within(server.request(connection, "game.askName", { q: "small" }), "a small answer");
+    assert.deepEqual(small, { type: "__rpc_res", rpcId: small.rpcId, payload: "small" });
   });
 
   it("allows one answerer per message: a second throws until the first is removed", async () => {

@@ -4,13 +4,14 @@
 //! `/who`, `/help`, `/quit` (the commands are read by
 //! `zocket_examples::terminal`: mistakes are refused here, never sent).
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use clap::Parser;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use zocket::client::State;
 use zocket_examples::chat::{self, rooms};
-use zocket_examples::terminal::{Command, Rooms, HELP};
+use zocket_examples::terminal::{disconnected, Command, Rooms, HELP};
 
 #[derive(Parser)]
 #[command(about = "zocket chat rooms terminal client")]
@@ -65,10 +66,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     });
     client.on_error(|e| eprintln!("! server error {}: {}", e.code.as_str(), e.message));
 
-    // Unless this client closed, it reconnects by itself.
-    client.on_close(|info| match info.code {
-        Some(code) => eprintln!("* disconnected (close {code}: {})", info.reason),
-        None => eprintln!("* disconnected"),
+    // Unless this client closed, it reconnects by itself. The close the
+    // user asked for (/quit, end of input) is not news: it says bye instead.
+    let quitting = Arc::new(AtomicBool::new(false));
+    client.on_close({
+        let quitting = quitting.clone();
+        move |info| {
+            if !quitting.load(Ordering::Acquire) {
+                eprintln!("{}", disconnected(info));
+            }
+        }
     });
 
     // The server forgets rooms when a connection drops: rejoin on every
@@ -86,9 +93,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
         }
     };
-    let first = std::sync::atomic::AtomicBool::new(true);
+    let first = AtomicBool::new(true);
     client.on_open(move || {
-        if !first.swap(false, std::sync::atomic::Ordering::Relaxed) {
+        if !first.swap(false, Ordering::Relaxed) {
             eprintln!("* connected again");
         }
         rejoin();
@@ -170,7 +177,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
         }
     }
+    quitting.store(true, Ordering::Release);
     client.close();
+    println!("* bye");
     tokio::time::timeout(
         std::time::Duration::from_secs(2),
         client.wait_for(State::Closed),

@@ -188,6 +188,23 @@ impl Example {
         }
     }
 
+    /// Reads the child's output until it ends (the child closed stdout and
+    /// stderr, as on exit), at most [`WAIT`]; every line goes to `log`.
+    pub async fn read_to_end(&mut self) {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let line = tokio::time::timeout_at(deadline, self.lines.recv())
+                .await
+                .unwrap_or_else(|_| {
+                    panic!("output still open after {WAIT:?}; got {}", self.dump())
+                });
+            match line {
+                Some(line) => self.log.push(line),
+                None => return,
+            }
+        }
+    }
+
     /// Everything read so far, for failure messages.
     pub fn dump(&self) -> String {
         self.log

@@ -74,6 +74,8 @@ class Connection {
     answerers = new Map();
     messageListeners = new Map();
     openListeners = new Set();
+    /** Counts the connections opened: which one an `onOpen` listener ran for. */
+    opens = 0;
     closeListeners = new Set();
     errorListeners = new Set();
     constructor(url, options) {
@@ -183,12 +185,17 @@ class Connection {
     }
     /** Throws `MessageTooLargeError` for a frame over `maxMessageSize` bytes. */
     checkSize(type, frame) {
+        const size = this.oversize(frame);
+        if (size !== undefined)
+            throw new MessageTooLargeError(type, size, this.maxMessageSize);
+    }
+    /** The size in bytes of a frame over `maxMessageSize`; `undefined` for one within it. */
+    oversize(frame) {
         // A UTF-16 unit is 1 to 3 UTF-8 bytes: most frames need no encoding.
         if (frame.length * 3 <= this.maxMessageSize)
-            return;
+            return undefined;
         const size = utf8.encode(frame).length;
-        if (size > this.maxMessageSize)
-            throw new MessageTooLargeError(type, size, this.maxMessageSize);
+        return size > this.maxMessageSize ? size : undefined;
     }
     answer(type, fn) {
         if (typeof fn !== "function")
@@ -223,7 +230,36 @@ class Connection {
         };
     }
     onOpen(fn) {
-        return addListener(this.openListeners, fn);
+        if (typeof fn !== "function")
+            throw new TypeError("zocket: expected a listener function");
+        const entry = { fn, ranFor: 0 };
+        this.openListeners.add(entry);
+        if (this.state === "open") {
+            // The connection is already announced: run for it, as the Rust
+            // client does, but not inside this call (the caller may not yet hold
+            // the unsubscribe function the listener uses).
+            const current = this.opens;
+            queueMicrotask(() => {
+                if (this.state === "open" && this.opens === current && this.openListeners.has(entry)) {
+                    this.runOpenListener(entry);
+                }
+            });
+        }
+        return () => {
+            this.openListeners.delete(entry);
+        };
+    }
+    /** Runs `entry` for the current connection, unless it already ran for it. */
+    runOpenListener(entry) {
+        if (entry.ranFor === this.opens)
+            return;
+        entry.ranFor = this.opens;
+        try {
+            entry.fn();
+        }
+        catch (error) {
+            this.onListenerError(error);
+        }
     }
     onClose(fn) {
         return addListener(this.closeListeners, fn);
@@ -318,9 +354,12 @@ class Connection {
     handleOpen(socket) {
         this.state = "open";
         this.attempt = 0;
+        this.opens += 1;
         // Listeners first, so that a rejoin sent in onOpen precedes the
         // messages queued while offline (which may need the membership).
-        this.emit(this.openListeners, undefined);
+        // A copy: listeners may unsubscribe (or subscribe) while we iterate.
+        for (const entry of [...this.openListeners])
+            this.runOpenListener(entry);
         while (this.queue.length > 0 && this.state === "open" && this.socket === socket) {
             const { frame, rpcId } = this.queue.shift();
             if (rpcId !== undefined) {
@@ -391,8 +430,21 @@ class Connection {
         // Only on the connection the request came on: the server forgets its
         // pending requests when a connection ends.
         const write = (frame) => {
-            if (socket && socket === this.socket && this.state === "open")
-                socket.send(frame);
+            if (!socket || socket !== this.socket || this.state !== "open")
+                return;
+            const size = this.oversize(frame);
+            if (size !== undefined) {
+                // The server would close the connection with 1009: answer with an
+                // error instead, so its request fails at once, not at its timeout
+                // (PROTOCOL.md § 10). Reported locally too, as the app's bug.
+                this.onListenerError(new MessageTooLargeError(type, size, this.maxMessageSize));
+                const message = `the answer is ${size} bytes, over the client's maxMessageSize of ${this.maxMessageSize}`;
+                frame = JSON.stringify({ type: ERROR_TYPE, rpcId, payload: { code: "handler_error", message, for: type } });
+                // Not even that fits (a tiny limit, a long rpcId): nothing can go.
+                if (this.oversize(frame) !== undefined)
+                    return;
+            }
+            socket.send(frame);
         };
         const fail = (error) => {
             const message = error instanceof Error ? error.message : String(error);
