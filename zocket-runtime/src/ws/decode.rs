@@ -4,11 +4,13 @@
 //! message, and frees both once complete, so an idle connection holds no
 //! buffer. Limits are checked from the header, before the payload arrives:
 //! a client announcing a 2 GiB frame is refused at once (1009), never
-//! buffered.
+//! buffered. With permessage-deflate the inflated size is what counts:
+//! inflation stops at the limit ([`Inflater`]).
 
 use bytes::Bytes;
 use zocket_core::close;
 
+use super::deflate::{InflateError, Inflater};
 use super::header::{self, Violation};
 use super::utf8::Utf8Progress;
 use super::{mask, opcode, Event, Message};
@@ -27,13 +29,17 @@ pub struct Decoder {
     message: Option<Fragmented>,
     /// A close frame or a failure was seen: nothing after it is decoded.
     done: bool,
+    /// Set when permessage-deflate was negotiated.
+    inflater: Option<Inflater>,
 }
 
 #[derive(Debug)]
 struct Fragmented {
     opcode: u8,
+    /// The message's bytes so far (inflated when compressed).
     bytes: Vec<u8>,
     utf8: Utf8Progress,
+    compressed: bool,
 }
 
 enum Step {
@@ -52,6 +58,17 @@ impl Decoder {
             partial: Vec::new(),
             message: None,
             done: false,
+            inflater: None,
+        }
+    }
+
+    /// A decoder for a connection that negotiated permessage-deflate:
+    /// messages whose first frame has RSV1 set are inflated with
+    /// `inflater`, up to the same size limit.
+    pub fn with_inflater(max_message_size: usize, inflater: Inflater) -> Self {
+        Decoder {
+            inflater: Some(inflater),
+            ..Decoder::new(max_message_size)
         }
     }
 
@@ -120,7 +137,7 @@ impl Decoder {
     }
 
     fn frame(&mut self, buf: &[u8]) -> Step {
-        let head = match header::parse(buf) {
+        let head = match header::parse(buf, self.inflater.is_some()) {
             Ok(Some(head)) => head,
             Ok(None) => return Step::Incomplete(0),
             Err(violation) => return self.fail(violation),
@@ -144,7 +161,10 @@ impl Decoder {
                     "new message inside a fragmented one",
                 ))
             }
-            (opcode::CONTINUATION, Some(m)) if m.bytes.len() + len > self.max_message_size => {
+            // A compressed message's size is checked as it inflates.
+            (opcode::CONTINUATION, Some(m))
+                if !m.compressed && m.bytes.len() + len > self.max_message_size =>
+            {
                 return self.fail(too_big)
             }
             _ => {}
@@ -155,6 +175,8 @@ impl Decoder {
         }
         let mut payload = buf[head.len..total].to_vec();
         mask::apply(&mut payload, head.mask);
+        let compressed = head.compressed
+            || matches!((head.opcode, &self.message), (opcode::CONTINUATION, Some(m)) if m.compressed);
         let event = match head.opcode {
             opcode::PING => Some(Event::Message(Message::Ping(Bytes::from(payload)))),
             opcode::PONG => Some(Event::Message(Message::Pong)),
@@ -166,17 +188,33 @@ impl Decoder {
                 let Some(mut m) = self.message.take() else {
                     return self.fail(Violation(close::PROTOCOL_ERROR, "continuation"));
                 };
-                m.bytes.extend_from_slice(&payload);
+                if compressed {
+                    if let Err(violation) = self.inflate(&payload, head.fin, &mut m.bytes) {
+                        return self.fail(violation);
+                    }
+                } else {
+                    m.bytes.extend_from_slice(&payload);
+                }
                 match self.complete(m, head.fin) {
                     Ok(event) => event,
                     Err(violation) => return self.fail(violation),
                 }
             }
             op => {
+                let bytes = if compressed {
+                    let mut bytes = Vec::new();
+                    if let Err(violation) = self.inflate(&payload, head.fin, &mut bytes) {
+                        return self.fail(violation);
+                    }
+                    bytes
+                } else {
+                    payload
+                };
                 let m = Fragmented {
                     opcode: op,
-                    bytes: payload,
+                    bytes,
                     utf8: Utf8Progress::default(),
+                    compressed,
                 };
                 match self.complete(m, head.fin) {
                     Ok(event) => event,
@@ -185,6 +223,21 @@ impl Decoder {
             }
         };
         Step::Frame(total, event)
+    }
+
+    /// Inflates a compressed frame's payload onto the message's bytes.
+    fn inflate(&mut self, payload: &[u8], fin: bool, out: &mut Vec<u8>) -> Result<(), Violation> {
+        let Some(inflater) = &mut self.inflater else {
+            return Err(Violation(close::PROTOCOL_ERROR, "reserved bits set"));
+        };
+        inflater
+            .inflate(payload, fin, out, self.max_message_size)
+            .map_err(|error| match error {
+                InflateError::TooBig => Violation(close::MESSAGE_TOO_BIG, "message too big"),
+                InflateError::Invalid => {
+                    Violation(close::INVALID_PAYLOAD, "invalid compressed data")
+                }
+            })
     }
 
     /// Checks a data message's new bytes; yields it when final, else keeps
