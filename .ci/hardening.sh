@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Hardening checks that need more than `cargo test`:
 #   1. WebSocket conformance: the kosoku (Autobahn-style) suite against the
-#      `echo` example, every non-compression case must pass; the report is
-#      kept under target/kosoku/.
+#      `echo` example, every case it runs must pass: without compression
+#      (the 12.* and 13.* compression cases excluded), then with
+#      `echo --compression` and the whole suite; the reports are kept
+#      under target/kosoku/.
 #   2. Fuzz smoke: each cargo-fuzz target for FUZZ_SECONDS (default 60) on
 #      stable (`-s none`). A crash fails the run; its input is left under
 #      fuzz/artifacts/<target>/ and must become a regression test.
@@ -23,8 +25,15 @@ KOSOKU=$(command -v kosoku || echo "python3 -m kosoku")
 
 log "building the echo server"
 cargo build -p zocket-examples --bin echo
-# conformance NAME [ECHO FLAGS...]: kosoku against the echo server.
+# conformance NAME [ECHO FLAGS...]: kosoku against the echo server; the
+# compression cases (12.*, 13.*) run only against `--compression`.
 conformance() {
+EXCLUDE=(-x '12.*' -x '13.*')
+MIN_CASES=250
+if [[ " ${*:2} " == *" --compression "* ]]; then
+  EXCLUDE=()
+  MIN_CASES=450
+fi
 REPORT="$ROOT/target/kosoku/$1"
 rm -rf "$REPORT"
 mkdir -p "$REPORT"
@@ -45,7 +54,7 @@ done
 [[ -n "$PORT" ]] || { log "echo server did not start"; exit 1; }
 log "echo server ($1) on 127.0.0.1:$PORT; running kosoku"
 set +e
-timeout 1200 $KOSOKU -p 4 -x '12.*' -x '13.*' -o "$REPORT" "ws://127.0.0.1:$PORT/" \
+timeout 1800 $KOSOKU -p 4 ${EXCLUDE[@]+"${EXCLUDE[@]}"} -o "$REPORT" "ws://127.0.0.1:$PORT/" \
   >"$REPORT/kosoku.log" 2>&1
 KOSOKU_RC=$?
 set -e
@@ -54,9 +63,9 @@ wait "$ECHO_PID" 2>/dev/null || true
 trap - EXIT
 tail -n 5 "$REPORT/kosoku.log" >&2
 
-python3 - "$REPORT" <<'PY'
+python3 - "$REPORT" "$MIN_CASES" <<'PY'
 import json, sys, collections
-report = sys.argv[1]
+report, min_cases = sys.argv[1], int(sys.argv[2])
 index = json.load(open(f"{report}/index.json"))
 counts = collections.Counter()
 bad, notes = [], []
@@ -76,7 +85,7 @@ with open(f"{report}/summary.txt", "w") as out:
     out.write("failed:\n")
     out.writelines(f"  {n}\n" for n in sorted(bad))
 print(open(f"{report}/summary.txt").read(), file=sys.stderr)
-if total < 250:
+if total < min_cases:
     sys.exit(f"only {total} cases ran")
 if bad:
     sys.exit(f"{len(bad)} conformance cases failed")
@@ -93,6 +102,7 @@ rm -rf "$ROOT/target/kosoku"
 # accept loop, and the endpoint mounted under plain axum::serve.
 conformance zocket
 conformance axum --axum
+conformance compression --compression
 
 
 # --- 2. fuzz smoke -----------------------------------------------------------

@@ -80,7 +80,8 @@ async fn upgrade(
     request: Request,
 ) -> Response {
     let (mut parts, _body) = request.into_parts();
-    let accepted = match crate::server::Accepted::check(&mut parts) {
+    let compression = echo.hub.config.compression.as_ref();
+    let accepted = match crate::server::Accepted::check(&mut parts, compression) {
         Ok(accepted) => accepted,
         Err(refused) => return *refused,
     };

@@ -33,7 +33,7 @@ mod server;
 mod transport;
 pub mod ws;
 
-pub use config::{Config, OriginPolicy, RateLimit};
+pub use config::{Compression, Config, OriginPolicy, RateLimit};
 pub use ctx::{Ctx, Rooms};
 pub use delivery::Delivery;
 pub use echo::Echo;

@@ -19,6 +19,7 @@ use zocket_core::rpc::Pending;
 use zocket_core::{wire, ClientId};
 
 use crate::outbox::{Outbox, PushError, Written};
+use crate::ws::deflate::{Agreed, Compression, Window};
 use crate::ws::WireFrame;
 
 pub(crate) struct Peer {
@@ -37,6 +38,9 @@ pub(crate) struct Peer {
     /// The server's requests to this connection waiting for an answer;
     /// made by the first request, so idle connections do not pay for it.
     requests: OnceLock<Arc<Pending>>,
+    /// Set when the connection negotiated permessage-deflate: data frames
+    /// go out as their compressed variant.
+    deflate: OnceLock<(Window, Compression)>,
 }
 
 impl Peer {
@@ -49,12 +53,29 @@ impl Peer {
             dirty: AtomicBool::new(false),
             wake: Notify::new(),
             requests: OnceLock::new(),
+            deflate: OnceLock::new(),
         })
+    }
+
+    /// Sends data frames compressed from now on (frames queued before go
+    /// as they are, which is always valid).
+    pub fn compress_with(&self, agreed: &Agreed) {
+        let _ = self.deflate.set((agreed.window(), agreed.settings));
+    }
+
+    /// The frame this connection gets for `frame`: itself, or its shared
+    /// compressed variant.
+    fn variant(&self, frame: &WireFrame) -> WireFrame {
+        match self.deflate.get() {
+            Some((window, settings)) => frame.deflated(*window, settings),
+            None => frame.clone(),
+        }
     }
 
     /// Queues a frame for this connection. See [`Outbox::push`].
     pub fn push(self: &Arc<Self>, frame: &WireFrame) -> Result<(), PushError> {
-        let pushed = self.outbox.lock().push(frame.clone());
+        let frame = self.variant(frame);
+        let pushed = self.outbox.lock().push(frame);
         match pushed {
             Ok(true) | Err(PushError::Overflow) => self.mark_dirty(),
             Ok(false) | Err(_) => {}
@@ -65,7 +86,8 @@ impl Peer {
     /// Queues a frame that is dropped rather than closing a slow
     /// connection. See [`Outbox::push_volatile`].
     pub fn push_volatile(self: &Arc<Self>, frame: &WireFrame) -> Result<(), PushError> {
-        let pushed = self.outbox.lock().push_volatile(frame.clone());
+        let frame = self.variant(frame);
+        let pushed = self.outbox.lock().push_volatile(frame);
         if pushed == Ok(true) {
             self.mark_dirty();
         }

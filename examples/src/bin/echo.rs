@@ -35,6 +35,14 @@ struct Args {
     /// whatever serves its HTTP.
     #[arg(long)]
     axum: bool,
+    /// Answer permessage-deflate offers (RFC 7692) with the default
+    /// settings; CI runs the compression cases (12.*, 13.*) against this.
+    #[arg(long)]
+    compression: bool,
+    /// With `--compression`: messages under this many bytes go
+    /// uncompressed (default: the library's, 128).
+    #[arg(long, requires = "compression")]
+    compression_min_size: Option<usize>,
 }
 
 #[tokio::main]
@@ -51,6 +59,13 @@ async fn main() -> std::io::Result<()> {
     }
     if args.no_rate_limit {
         config = config.rate_limit(None);
+    }
+    if args.compression {
+        let mut settings = zocket::Compression::default();
+        if let Some(min) = args.compression_min_size {
+            settings = settings.min_size(min);
+        }
+        config = config.compression(Some(settings));
     }
     let listener = tokio::net::TcpListener::bind(&args.addr).await?;
     let addr = listener.local_addr()?;
