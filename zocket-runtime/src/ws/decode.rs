@@ -344,6 +344,61 @@ mod tests {
         assert_eq!(d(&bad_frag), 1007, "fails at the fragment");
     }
 
+    /// A compressed client frame: RSV1 on when `first`.
+    fn compressed(op: u8, fin: bool, first: bool, payload: &[u8]) -> Vec<u8> {
+        let mut out = masked(op, fin, payload);
+        if first {
+            out[0] |= 0x40;
+        }
+        out
+    }
+
+    #[test]
+    fn compressed_messages_inflate_within_the_limit() {
+        use crate::ws::deflate::{self, negotiate, Compression, Inflater, Window};
+        let agreed = negotiate([b"permessage-deflate".as_slice()], &Compression::default())
+            .expect("accepted");
+        let decoder = |max| Decoder::with_inflater(max, Inflater::new(&agreed));
+        let feed = |mut d: Decoder, wire: &[u8]| {
+            let mut out = Vec::new();
+            for byte in wire.chunks(7) {
+                d.feed(byte, &mut out);
+            }
+            out
+        };
+        let text = "compressed and fragmented, with a ping between; ".repeat(30);
+        let payload = deflate::deflate(text.as_bytes(), Window::Wide, 6).expect("shrinks");
+        let (a, b) = payload.split_at(payload.len() / 3);
+        let mut wire = compressed(opcode::TEXT, false, true, a);
+        wire.extend(masked(opcode::PING, true, b""));
+        wire.extend(compressed(opcode::CONTINUATION, true, false, b));
+        wire.extend(masked(opcode::TEXT, true, b"plain"));
+        assert_eq!(
+            feed(decoder(4096), &wire),
+            vec![
+                Event::Message(Message::Ping(Bytes::new())),
+                Event::Message(Message::Text(text.clone())),
+                Event::Message(Message::Text("plain".into())),
+            ]
+        );
+        let code = |events: Vec<Event>| match events.last() {
+            Some(Event::Fail(code, _)) => *code,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            code(feed(decoder(text.len() - 1), &wire)),
+            1009,
+            "inflated size"
+        );
+        let one = compressed(opcode::TEXT, true, true, &payload);
+        assert_eq!(code(feed(Decoder::new(4096), &one)), 1002, "not negotiated");
+        let mut rsv1_continuation = compressed(opcode::TEXT, false, true, a);
+        rsv1_continuation.extend(compressed(opcode::CONTINUATION, true, true, b));
+        assert_eq!(code(feed(decoder(4096), &rsv1_continuation)), 1002);
+        let bad = compressed(opcode::BINARY, true, true, &[0xFF; 8]);
+        assert_eq!(code(feed(decoder(4096), &bad)), 1007);
+    }
+
     #[test]
     fn idle_decoder_holds_no_buffer() {
         let mut d = Decoder::new(1 << 20);
