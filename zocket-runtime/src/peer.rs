@@ -39,8 +39,9 @@ pub(crate) struct Peer {
     /// made by the first request, so idle connections do not pay for it.
     requests: OnceLock<Arc<Pending>>,
     /// Set when the connection negotiated permessage-deflate: data frames
-    /// go out as their compressed variant.
-    deflate: OnceLock<(Window, Compression)>,
+    /// go out as their compressed variant. Boxed: most connections never
+    /// set it and keep only the pointer.
+    deflate: OnceLock<Box<(Window, Compression)>>,
 }
 
 impl Peer {
@@ -60,13 +61,17 @@ impl Peer {
     /// Sends data frames compressed from now on (frames queued before go
     /// as they are, which is always valid).
     pub fn compress_with(&self, agreed: &Agreed) {
-        let _ = self.deflate.set((agreed.window(), agreed.settings));
+        let _ = self
+            .deflate
+            .set(Box::new((agreed.window(), agreed.settings)));
     }
 
     /// The frame this connection gets for `frame`: itself, or its shared
-    /// compressed variant.
+    /// compressed variant. The first compressed recipient of a fan-out
+    /// compresses it, under whatever lock the sender holds (a room
+    /// shard's): once per message, not per recipient.
     fn variant(&self, frame: &WireFrame) -> WireFrame {
-        match self.deflate.get() {
+        match self.deflate.get().map(Box::as_ref) {
             Some((window, settings)) => frame.deflated(*window, settings),
             None => frame.clone(),
         }

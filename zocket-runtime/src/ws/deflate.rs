@@ -54,8 +54,10 @@ const TAIL: [u8; 4] = [0x00, 0x00, 0xFF, 0xFF];
 pub struct Compression {
     /// Messages with a smaller payload are sent uncompressed (RFC 7692 lets
     /// the sender choose per message): deflating a short message costs
-    /// more CPU than the few bytes it saves, and may even grow it. A
-    /// message that does not shrink is also sent as is. Default 128 bytes.
+    /// more CPU than the few bytes it saves, and may even grow it. Default
+    /// 128 bytes. Longer messages are always compressed: one that does not
+    /// shrink grows by a few bytes, and finding out would cost the
+    /// compression anyway.
     pub min_size: usize,
     /// zlib compression level, 0 (none) to 9 (smallest); default 6, zlib's
     /// own default. A fan-out frame is compressed once for all its
@@ -320,7 +322,7 @@ thread_local! {
 }
 
 /// Compresses one message's payload as a permessage-deflate payload (the
-/// sync-flush tail stripped); `None` if it would not be smaller.
+/// sync-flush tail stripped); `None` if the compressor failed.
 pub fn deflate(payload: &[u8], window: Window, level: u32) -> Option<Vec<u8>> {
     COMPRESSORS.with(|compressors| {
         let mut compressors = compressors.borrow_mut();
@@ -344,29 +346,22 @@ pub fn deflate(payload: &[u8], window: Window, level: u32) -> Option<Vec<u8>> {
 }
 
 fn deflate_with(compress: &mut Compress, payload: &[u8]) -> Option<Vec<u8>> {
-    // The tail is stripped, so the output is worth sending only when it
-    // is under the payload's length with the tail still on.
-    let limit = payload.len() + TAIL.len();
     let mut out = Vec::with_capacity(payload.len() / 2 + 64);
     let start = compress.total_in();
     loop {
         let consumed = (compress.total_in() - start) as usize;
-        let status = compress
+        compress
             .compress_vec(&payload[consumed..], &mut out, FlushCompress::Sync)
             .ok()?;
         let consumed = (compress.total_in() - start) as usize;
-        if out.len() >= limit {
-            return None;
-        }
-        // Done once all input is in and the flush had room to finish.
-        if consumed == payload.len() && out.len() < out.capacity() && status == Status::Ok {
+        // zlib has finished the flush when it leaves output room with all
+        // input taken; otherwise it filled the buffer and wants more.
+        if consumed == payload.len() && out.len() < out.capacity() {
             break;
         }
-        out.reserve((out.capacity()).min(limit - out.len()).max(64));
+        out.reserve(out.capacity().max(64));
     }
-    if !out.ends_with(&TAIL) {
-        return None;
-    }
+    out.strip_suffix(&TAIL)?;
     out.truncate(out.len() - TAIL.len());
     Some(out)
 }
@@ -628,10 +623,18 @@ mod tests {
                 x as u8
             })
             .collect();
+        let deflated = deflate(&random, Window::Wide, 6).expect("compressed anyway");
+        assert!(
+            deflated.len() <= random.len() + 8,
+            "stored: {} bytes",
+            deflated.len()
+        );
+        let mut inflater = Inflater::new(&agreed("permessage-deflate").expect("accepted"));
+        assert_eq!(inflate_all(&mut inflater, &deflated, 1 << 20), Ok(random));
         assert_eq!(
-            deflate(&random, Window::Wide, 6),
-            None,
-            "incompressible: sent as is"
+            deflate(b"", Window::Wide, 6).as_deref(),
+            Some(&[0u8][..]),
+            "RFC 7692, 7.2.3.6"
         );
     }
 

@@ -54,8 +54,8 @@ struct Encoded {
     bytes: Box<[u8]>,
     head: u8,
     /// The compressed variant per [`Window`], once a recipient that
-    /// negotiated compression needed it; `None` inside when compressing
-    /// does not shrink the payload.
+    /// negotiated compression needed it; `None` inside if the compressor
+    /// failed (the frame then goes as it is).
     deflated: [OnceLock<Option<WireFrame>>; 2],
 }
 
@@ -91,9 +91,8 @@ impl WireFrame {
 
     /// This frame as sent to a connection that negotiated permessage-deflate
     /// with `window`: the compressed frame (RSV1 set), made by the first
-    /// such recipient and shared by the others. Control frames, payloads
-    /// under `settings.min_size` and payloads that do not shrink go as
-    /// they are.
+    /// such recipient and shared by the others. Control frames and
+    /// payloads under `settings.min_size` go as they are.
     pub fn deflated(&self, window: Window, settings: &Compression) -> WireFrame {
         let payload = self.payload();
         if self.opcode() & 0x08 != 0 || payload.len() < settings.min_size.max(1) {
