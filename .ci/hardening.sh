@@ -25,14 +25,20 @@ KOSOKU=$(command -v kosoku || echo "python3 -m kosoku")
 
 log "building the echo server"
 cargo build -p zocket-examples --bin echo
-# conformance NAME [ECHO FLAGS...]: kosoku against the echo server; the
-# compression cases (12.*, 13.*) run only against `--compression`.
+# conformance NAME [ECHO FLAGS...]: kosoku against the echo server. The
+# compression cases (12.*, 13.*) run only against `--compression`, and only
+# they do (the others offer no extension, so they would repeat the plain
+# runs), two at a time: each case has about 25 s in kosoku, and four at once
+# of the 131 KiB x 1000 message cases on two cores take longer than that
+# (alone one takes about 12 s).
 conformance() {
-EXCLUDE=(-x '12.*' -x '13.*')
+SELECT=(-x '12.*' -x '13.*')
+PARALLEL=4
 MIN_CASES=250
 if [[ " ${*:2} " == *" --compression "* ]]; then
-  EXCLUDE=()
-  MIN_CASES=450
+  SELECT=(-i '12.*' -i '13.*')
+  PARALLEL=2
+  MIN_CASES=216
 fi
 REPORT="$ROOT/target/kosoku/$1"
 rm -rf "$REPORT"
@@ -54,7 +60,7 @@ done
 [[ -n "$PORT" ]] || { log "echo server did not start"; exit 1; }
 log "echo server ($1) on 127.0.0.1:$PORT; running kosoku"
 set +e
-timeout 1800 $KOSOKU -p 4 ${EXCLUDE[@]+"${EXCLUDE[@]}"} -o "$REPORT" "ws://127.0.0.1:$PORT/" \
+timeout 1800 $KOSOKU -p "$PARALLEL" "${SELECT[@]}" -o "$REPORT" "ws://127.0.0.1:$PORT/" \
   >"$REPORT/kosoku.log" 2>&1
 KOSOKU_RC=$?
 set -e
@@ -102,7 +108,13 @@ rm -rf "$ROOT/target/kosoku"
 # accept loop, and the endpoint mounted under plain axum::serve.
 conformance zocket
 conformance axum --axum
-conformance compression --compression
+# Every message compressed (min size 0): kosoku 0.1.0 hands an uncompressed
+# echo on a compressed connection to the 12.*/13.* cases as `str`, which they
+# cannot hash (ERROR "Strings must be encoded before hashing", or a timeout
+# when it happens mid-case); the default 128-byte threshold would send their
+# 16- and 64-byte messages uncompressed. The threshold itself is covered by
+# tests/tests/compression.rs.
+conformance compression --compression --compression-min-size 0
 
 
 # --- 2. fuzz smoke -----------------------------------------------------------

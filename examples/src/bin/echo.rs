@@ -43,6 +43,9 @@ struct Args {
     /// uncompressed (default: the library's, 128).
     #[arg(long, requires = "compression")]
     compression_min_size: Option<usize>,
+    /// With `--compression`: zlib level, 0-9 (default: the library's, 6).
+    #[arg(long, requires = "compression")]
+    compression_level: Option<u32>,
 }
 
 #[tokio::main]
@@ -64,6 +67,9 @@ async fn main() -> std::io::Result<()> {
         let mut settings = zocket::Compression::default();
         if let Some(min) = args.compression_min_size {
             settings = settings.min_size(min);
+        }
+        if let Some(level) = args.compression_level {
+            settings = settings.level(level);
         }
         config = config.compression(Some(settings));
     }
