@@ -51,6 +51,7 @@ const TAIL: [u8; 4] = [0x00, 0x00, 0xFF, 0xFF];
 /// assert_eq!(config.compression.map(|c| c.min_size), Some(256));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Compression {
     /// Messages with a smaller payload are sent uncompressed (RFC 7692 lets
     /// the sender choose per message): deflating a short message costs
@@ -377,10 +378,9 @@ pub enum InflateError {
     Invalid,
 }
 
-/// Output is produced in steps of at most this many bytes; the buffer
-/// grows by doubling but never past the limit (plus the one byte that
-/// shows it crossed).
-const STEP: usize = 16 * 1024;
+/// The smallest growth of a message's inflated bytes; it doubles from
+/// there, up to the limit.
+const MIN_STEP: usize = 4 * 1024;
 
 /// Inflates one connection's compressed messages, keeping the client's
 /// window between them unless `client_no_context_takeover` was agreed (then
@@ -408,7 +408,7 @@ impl Inflater {
 
     /// Inflates one frame's payload of a compressed message onto `out`
     /// (`fin`: the message's last frame). Fails once `out` would pass
-    /// `limit` bytes, with no more than one step inflated beyond it.
+    /// `limit` bytes; `out` never grows past `limit + 1`.
     pub fn inflate(
         &mut self,
         payload: &[u8],
@@ -453,19 +453,19 @@ fn inflate_into(
 ) -> Result<bool, InflateError> {
     loop {
         let start = out.len();
-        // One byte past the limit shows it is crossed.
-        let room = STEP.min(limit + 1 - start.min(limit));
-        if out.capacity() < start + room {
-            // Doubling, as `Vec` does, but never past the limit.
-            let target = (out.capacity() * 2).max(start + room).min(limit + 1);
+        if out.capacity() == start {
+            // Doubling, as `Vec` does, but never past the limit (plus the
+            // one byte that shows it is crossed).
+            let target = (start * 2).max(start + MIN_STEP).min(limit + 1);
             out.reserve_exact(target - start);
         }
-        out.resize(start + room, 0);
+        let room = out.capacity() - start;
         let (before_in, before_out) = (state.total_in(), state.total_out());
-        let status = state.decompress(input, &mut out[start..], FlushDecompress::Sync);
+        // Writes into the spare capacity only: nothing is zeroed first,
+        // which matters for messages sent in many small frames.
+        let status = state.decompress_vec(input, out, FlushDecompress::Sync);
         let consumed = (state.total_in() - before_in) as usize;
         let produced = (state.total_out() - before_out) as usize;
-        out.truncate(start + produced);
         let status = status.map_err(|_| InflateError::Invalid)?;
         if out.len() > limit {
             return Err(InflateError::TooBig);
