@@ -325,7 +325,10 @@ thread_local! {
 /// Compresses one message's payload as a permessage-deflate payload (the
 /// sync-flush tail stripped); `None` if the compressor failed.
 pub fn deflate(payload: &[u8], window: Window, level: u32) -> Option<Vec<u8>> {
-    COMPRESSORS.with(|compressors| {
+    // zlib refuses levels past 9 (and flate2 would panic on it).
+    let level = level.min(9);
+    // A thread being torn down has no compressor: the frame goes as is.
+    let deflated = COMPRESSORS.try_with(|compressors| {
         let mut compressors = compressors.borrow_mut();
         let slot = &mut compressors[window.index()];
         let compress = match slot {
@@ -343,7 +346,8 @@ pub fn deflate(payload: &[u8], window: Window, level: u32) -> Option<Vec<u8>> {
             }
         };
         deflate_with(compress, payload)
-    })
+    });
+    deflated.ok().flatten()
 }
 
 fn deflate_with(compress: &mut Compress, payload: &[u8]) -> Option<Vec<u8>> {
