@@ -255,8 +255,8 @@ pub use chrono;
 
 #[cfg(feature = "server")]
 pub use zocket_runtime::{
-    serve_router, shutdown_signal, Config, Ctx, Delivery, Echo, Handle, OriginPolicy, Outbound,
-    RateLimit, Refusal, Reject, RoomError, Rooms, Zocket,
+    serve_router, shutdown_signal, Compression, Config, Ctx, Delivery, Echo, Handle, OriginPolicy,
+    Outbound, RateLimit, Refusal, Reject, RoomError, Rooms, Zocket,
 };
 
 /// The cluster seam: implement [`adapter::Adapter`] or use `zocket-redis` /

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 pub use crate::limits::RateLimit;
 pub use crate::origin::OriginPolicy;
+pub use crate::ws::deflate::Compression;
 
 /// Limits and timeouts for one server. Every field has a production default;
 /// change them with the builder methods.
@@ -23,6 +24,7 @@ pub use crate::origin::OriginPolicy;
 /// | `max_consecutive_errors` | 10 | close 1008 |
 /// | `max_http_connections` | 10 000 | TCP closed at accept (zocket's accept loop) |
 /// | `shutdown_timeout` | 5 s | connections dropped; `serve` returns |
+/// | `compression` | off | permessage-deflate answered when offered |
 ///
 /// ```
 /// use std::time::Duration;
@@ -91,6 +93,10 @@ pub struct Config {
     /// server's requests get through meanwhile); past it the connection is
     /// not read until the handler finishes.
     pub max_read_ahead: usize,
+    /// permessage-deflate (RFC 7692), answered to clients that offer it;
+    /// `None` (the default) answers no extension and costs nothing. See
+    /// `PROTOCOL.md`, "Compression".
+    pub compression: Option<Compression>,
 }
 
 impl Default for Config {
@@ -118,6 +124,7 @@ impl Default for Config {
             request_timeout: Duration::from_secs(10),
             max_pending_requests: 1024,
             max_read_ahead: 64,
+            compression: None,
         }
     }
 }
@@ -158,6 +165,7 @@ setters! {
     request_timeout: Duration,
     max_pending_requests: usize,
     max_read_ahead: usize,
+    compression: Option<Compression>,
 }
 
 impl Config {

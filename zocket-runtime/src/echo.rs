@@ -84,7 +84,8 @@ async fn upgrade(
 ) -> Response {
     let (mut parts, _body) = request.into_parts();
     let peer_addr = connect_info.map(|Extension(ConnectInfo(addr))| addr);
-    let accepted = match crate::server::Accepted::check(&mut parts, peer_addr) {
+    let compression = echo.hub.config.compression.as_ref();
+    let accepted = match crate::server::Accepted::check(&mut parts, peer_addr, compression) {
         Ok(accepted) => accepted,
         Err(refused) => return *refused,
     };

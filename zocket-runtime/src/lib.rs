@@ -38,7 +38,7 @@ mod transport;
 #[allow(missing_docs)]
 pub mod ws;
 
-pub use config::{Config, OriginPolicy, RateLimit};
+pub use config::{Compression, Config, OriginPolicy, RateLimit};
 pub use ctx::{Ctx, Rooms};
 pub use delivery::Delivery;
 pub use echo::Echo;

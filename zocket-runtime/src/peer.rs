@@ -19,6 +19,7 @@ use zocket_core::rpc::Pending;
 use zocket_core::{wire, ClientId};
 
 use crate::outbox::{Outbox, PushError, Written};
+use crate::ws::deflate::{Agreed, Compression, Window};
 use crate::ws::WireFrame;
 
 pub(crate) struct Peer {
@@ -37,6 +38,10 @@ pub(crate) struct Peer {
     /// The server's requests to this connection waiting for an answer;
     /// made by the first request, so idle connections do not pay for it.
     requests: OnceLock<Arc<Pending>>,
+    /// Set when the connection negotiated permessage-deflate: data frames
+    /// go out as their compressed variant. Boxed: most connections never
+    /// set it and keep only the pointer.
+    deflate: OnceLock<Box<(Window, Compression)>>,
 }
 
 impl Peer {
@@ -49,12 +54,33 @@ impl Peer {
             dirty: AtomicBool::new(false),
             wake: Notify::new(),
             requests: OnceLock::new(),
+            deflate: OnceLock::new(),
         })
+    }
+
+    /// Sends data frames compressed from now on (frames queued before go
+    /// as they are, which is always valid).
+    pub fn compress_with(&self, agreed: &Agreed) {
+        let _ = self
+            .deflate
+            .set(Box::new((agreed.window(), agreed.settings)));
+    }
+
+    /// The frame this connection gets for `frame`: itself, or its shared
+    /// compressed variant. The first compressed recipient of a fan-out
+    /// compresses it, under whatever lock the sender holds (a room
+    /// shard's): once per message, not per recipient.
+    fn variant(&self, frame: &WireFrame) -> WireFrame {
+        match self.deflate.get().map(Box::as_ref) {
+            Some((window, settings)) => frame.deflated(*window, settings),
+            None => frame.clone(),
+        }
     }
 
     /// Queues a frame for this connection. See [`Outbox::push`].
     pub fn push(self: &Arc<Self>, frame: &WireFrame) -> Result<(), PushError> {
-        let pushed = self.outbox.lock().push(frame.clone());
+        let frame = self.variant(frame);
+        let pushed = self.outbox.lock().push(frame);
         if pushed == Err(PushError::Overflow) {
             crate::metrics::queue_overflow();
         }
@@ -68,7 +94,8 @@ impl Peer {
     /// Queues a frame that is dropped rather than closing a slow
     /// connection. See [`Outbox::push_volatile`].
     pub fn push_volatile(self: &Arc<Self>, frame: &WireFrame) -> Result<(), PushError> {
-        let pushed = self.outbox.lock().push_volatile(frame.clone());
+        let frame = self.variant(frame);
+        let pushed = self.outbox.lock().push_volatile(frame);
         if pushed == Ok(true) {
             self.mark_dirty();
         }

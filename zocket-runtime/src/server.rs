@@ -32,6 +32,7 @@ use crate::origin;
 use crate::peer::Peer;
 use crate::router::Dispatch;
 use crate::transport::Upgraded;
+use crate::ws::deflate::{self, Agreed, Compression};
 use crate::ws::handshake::{self, HandshakeError};
 use tokio_util::task::TaskTracker;
 
@@ -322,15 +323,19 @@ pub(crate) struct Accepted {
     on_upgrade: hyper::upgrade::OnUpgrade,
     accept: String,
     zocket_protocol: bool,
+    /// permessage-deflate, when enabled and offered.
+    deflate: Option<Agreed>,
 }
 
 impl Accepted {
     /// Checks the upgrade request (RFC 6455, section 4.2.1); a refusal is
     /// the HTTP answer, 426 with `Sec-WebSocket-Version: 13` where the
-    /// client can retry.
+    /// client can retry. With `compression`, a permessage-deflate offer is
+    /// accepted.
     pub(crate) fn check(
         parts: &mut axum::http::request::Parts,
         peer: Option<SocketAddr>,
+        compression: Option<&Compression>,
     ) -> Result<Accepted, Box<Response>> {
         let checked = if parts.version != Version::HTTP_11 {
             Err(HandshakeError::NotHttp11)
@@ -347,6 +352,9 @@ impl Accepted {
                 accept,
                 zocket_protocol: handshake::requested_protocols(&parts.headers)
                     .any(|p| p == SUBPROTOCOL.as_bytes()),
+                deflate: compression.and_then(|settings| {
+                    deflate::negotiate(handshake::requested_extensions(&parts.headers), settings)
+                }),
             })
         });
         accept.map_err(|error| {
@@ -381,15 +389,15 @@ impl Accepted {
         F: Future<Output = ()> + Send + 'static,
     {
         let on_upgrade = self.on_upgrade;
+        let deflate = self.deflate;
         let connections = tasks.clone();
         tasks.spawn(async move {
             match on_upgrade.await {
                 // A task of its own: this one's state (the upgrade future,
                 // `on_failed`) is not carried by every idle connection.
                 Ok(upgraded) => {
-                    tokio::spawn(
-                        connections.track_future(on_upgraded(Upgraded::from_hyper(upgraded))),
-                    );
+                    let upgraded = Upgraded::from_hyper(upgraded).deflate(deflate);
+                    tokio::spawn(connections.track_future(on_upgraded(upgraded)));
                 }
                 Err(error) => {
                     tracing::debug!(%error, "upgrade failed");
@@ -404,6 +412,11 @@ impl Accepted {
         headers.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
         if let Ok(accept) = HeaderValue::from_str(&self.accept) {
             headers.insert(header::SEC_WEBSOCKET_ACCEPT, accept);
+        }
+        if let Some(agreed) = &self.deflate {
+            if let Ok(value) = HeaderValue::from_str(&agreed.response()) {
+                headers.insert(header::SEC_WEBSOCKET_EXTENSIONS, value);
+            }
         }
         if self.zocket_protocol {
             headers.insert(
@@ -462,7 +475,7 @@ where
     let hub = &server.hub;
     let (mut parts, _body) = request.into_parts();
     let peer_addr = connect_info.map(|Extension(ConnectInfo(addr))| addr);
-    let accepted = match Accepted::check(&mut parts, peer_addr) {
+    let accepted = match Accepted::check(&mut parts, peer_addr, hub.config.compression.as_ref()) {
         Ok(accepted) => accepted,
         Err(refused) => return *refused,
     };

@@ -35,6 +35,17 @@ struct Args {
     /// whatever serves its HTTP.
     #[arg(long)]
     axum: bool,
+    /// Answer permessage-deflate offers (RFC 7692) with the default
+    /// settings; CI runs the compression cases (12.*, 13.*) against this.
+    #[arg(long)]
+    compression: bool,
+    /// With `--compression`: messages under this many bytes go
+    /// uncompressed (default: the library's, 128).
+    #[arg(long, requires = "compression")]
+    compression_min_size: Option<usize>,
+    /// With `--compression`: zlib level, 0-9 (default: the library's, 6).
+    #[arg(long, requires = "compression")]
+    compression_level: Option<u32>,
 }
 
 #[tokio::main]
@@ -51,6 +62,16 @@ async fn main() -> std::io::Result<()> {
     }
     if args.no_rate_limit {
         config = config.rate_limit(None);
+    }
+    if args.compression {
+        let mut settings = zocket::Compression::default();
+        if let Some(min) = args.compression_min_size {
+            settings = settings.min_size(min);
+        }
+        if let Some(level) = args.compression_level {
+            settings = settings.level(level);
+        }
+        config = config.compression(Some(settings));
     }
     let listener = tokio::net::TcpListener::bind(&args.addr).await?;
     let addr = listener.local_addr()?;

@@ -26,6 +26,7 @@ use tokio::task::JoinHandle;
 
 use crate::peer::Peer;
 use crate::ws::decode::Decoder;
+use crate::ws::deflate::{Agreed, Inflater};
 use crate::ws::Event;
 
 /// Any stream a WebSocket can run on.
@@ -43,6 +44,8 @@ pub(crate) enum Transport {
 pub(crate) struct Upgraded {
     pub transport: Transport,
     pub read_ahead: Bytes,
+    /// permessage-deflate, if negotiated.
+    pub deflate: Option<Agreed>,
 }
 
 impl Upgraded {
@@ -64,6 +67,7 @@ impl Upgraded {
             Err(upgraded) => Upgraded {
                 transport: Transport::Io(Box::new(TokioIo::new(upgraded))),
                 read_ahead: Bytes::new(),
+                deflate: None,
             },
         }
     }
@@ -75,7 +79,14 @@ impl Upgraded {
         Upgraded {
             transport: Transport::Tcp(stream),
             read_ahead,
+            deflate: None,
         }
+    }
+
+    /// Sets what permessage-deflate negotiated (nothing if `None`).
+    pub fn deflate(mut self, agreed: Option<Agreed>) -> Self {
+        self.deflate = agreed;
+        self
     }
 
     /// Starts the writer task for `peer` and returns the reader.
@@ -99,9 +110,16 @@ impl Upgraded {
                 (Source::Io(io::Reader::new(read)), writer)
             }
         };
+        let decoder = match &self.deflate {
+            Some(agreed) => {
+                peer.compress_with(agreed);
+                Decoder::with_inflater(max_message_size, Inflater::new(agreed))
+            }
+            None => Decoder::new(max_message_size),
+        };
         let mut reader = Reader {
             source,
-            decoder: Decoder::new(max_message_size),
+            decoder,
             events: VecDeque::new(),
         };
         if !self.read_ahead.is_empty() {

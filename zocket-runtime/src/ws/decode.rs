@@ -4,11 +4,13 @@
 //! message, and frees both once complete, so an idle connection holds no
 //! buffer. Limits are checked from the header, before the payload arrives:
 //! a client announcing a 2 GiB frame is refused at once (1009), never
-//! buffered.
+//! buffered. With permessage-deflate the inflated size is what counts:
+//! inflation stops at the limit ([`Inflater`]).
 
 use bytes::Bytes;
 use zocket_core::close;
 
+use super::deflate::{InflateError, Inflater};
 use super::header::{self, Violation};
 use super::utf8::Utf8Progress;
 use super::{mask, opcode, Event, Message};
@@ -27,13 +29,17 @@ pub struct Decoder {
     message: Option<Fragmented>,
     /// A close frame or a failure was seen: nothing after it is decoded.
     done: bool,
+    /// Set when permessage-deflate was negotiated.
+    inflater: Option<Inflater>,
 }
 
 #[derive(Debug)]
 struct Fragmented {
     opcode: u8,
+    /// The message's bytes so far (inflated when compressed).
     bytes: Vec<u8>,
     utf8: Utf8Progress,
+    compressed: bool,
 }
 
 enum Step {
@@ -52,6 +58,17 @@ impl Decoder {
             partial: Vec::new(),
             message: None,
             done: false,
+            inflater: None,
+        }
+    }
+
+    /// A decoder for a connection that negotiated permessage-deflate:
+    /// messages whose first frame has RSV1 set are inflated with
+    /// `inflater`, up to the same size limit.
+    pub fn with_inflater(max_message_size: usize, inflater: Inflater) -> Self {
+        Decoder {
+            inflater: Some(inflater),
+            ..Decoder::new(max_message_size)
         }
     }
 
@@ -120,7 +137,7 @@ impl Decoder {
     }
 
     fn frame(&mut self, buf: &[u8]) -> Step {
-        let head = match header::parse(buf) {
+        let head = match header::parse(buf, self.inflater.is_some()) {
             Ok(Some(head)) => head,
             Ok(None) => return Step::Incomplete(0),
             Err(violation) => return self.fail(violation),
@@ -144,7 +161,10 @@ impl Decoder {
                     "new message inside a fragmented one",
                 ))
             }
-            (opcode::CONTINUATION, Some(m)) if m.bytes.len() + len > self.max_message_size => {
+            // A compressed message's size is checked as it inflates.
+            (opcode::CONTINUATION, Some(m))
+                if !m.compressed && m.bytes.len() + len > self.max_message_size =>
+            {
                 return self.fail(too_big)
             }
             _ => {}
@@ -155,6 +175,8 @@ impl Decoder {
         }
         let mut payload = buf[head.len..total].to_vec();
         mask::apply(&mut payload, head.mask);
+        let compressed = head.compressed
+            || matches!((head.opcode, &self.message), (opcode::CONTINUATION, Some(m)) if m.compressed);
         let event = match head.opcode {
             opcode::PING => Some(Event::Message(Message::Ping(Bytes::from(payload)))),
             opcode::PONG => Some(Event::Message(Message::Pong)),
@@ -166,17 +188,33 @@ impl Decoder {
                 let Some(mut m) = self.message.take() else {
                     return self.fail(Violation(close::PROTOCOL_ERROR, "continuation"));
                 };
-                m.bytes.extend_from_slice(&payload);
+                if compressed {
+                    if let Err(violation) = self.inflate(&payload, head.fin, &mut m.bytes) {
+                        return self.fail(violation);
+                    }
+                } else {
+                    m.bytes.extend_from_slice(&payload);
+                }
                 match self.complete(m, head.fin) {
                     Ok(event) => event,
                     Err(violation) => return self.fail(violation),
                 }
             }
             op => {
+                let bytes = if compressed {
+                    let mut bytes = Vec::new();
+                    if let Err(violation) = self.inflate(&payload, head.fin, &mut bytes) {
+                        return self.fail(violation);
+                    }
+                    bytes
+                } else {
+                    payload
+                };
                 let m = Fragmented {
                     opcode: op,
-                    bytes: payload,
+                    bytes,
                     utf8: Utf8Progress::default(),
+                    compressed,
                 };
                 match self.complete(m, head.fin) {
                     Ok(event) => event,
@@ -185,6 +223,21 @@ impl Decoder {
             }
         };
         Step::Frame(total, event)
+    }
+
+    /// Inflates a compressed frame's payload onto the message's bytes.
+    fn inflate(&mut self, payload: &[u8], fin: bool, out: &mut Vec<u8>) -> Result<(), Violation> {
+        let Some(inflater) = &mut self.inflater else {
+            return Err(Violation(close::PROTOCOL_ERROR, "reserved bits set"));
+        };
+        inflater
+            .inflate(payload, fin, out, self.max_message_size)
+            .map_err(|error| match error {
+                InflateError::TooBig => Violation(close::MESSAGE_TOO_BIG, "message too big"),
+                InflateError::Invalid => {
+                    Violation(close::INVALID_PAYLOAD, "invalid compressed data")
+                }
+            })
     }
 
     /// Checks a data message's new bytes; yields it when final, else keeps
@@ -289,6 +342,61 @@ mod tests {
         let mut bad_frag = masked(opcode::TEXT, false, b"a");
         bad_frag.extend(masked(opcode::CONTINUATION, false, &[0xC0, 0x80]));
         assert_eq!(d(&bad_frag), 1007, "fails at the fragment");
+    }
+
+    /// A compressed client frame: RSV1 on when `first`.
+    fn compressed(op: u8, fin: bool, first: bool, payload: &[u8]) -> Vec<u8> {
+        let mut out = masked(op, fin, payload);
+        if first {
+            out[0] |= 0x40;
+        }
+        out
+    }
+
+    #[test]
+    fn compressed_messages_inflate_within_the_limit() {
+        use crate::ws::deflate::{self, negotiate, Compression, Inflater, Window};
+        let agreed = negotiate([b"permessage-deflate".as_slice()], &Compression::default())
+            .expect("accepted");
+        let decoder = |max| Decoder::with_inflater(max, Inflater::new(&agreed));
+        let feed = |mut d: Decoder, wire: &[u8]| {
+            let mut out = Vec::new();
+            for byte in wire.chunks(7) {
+                d.feed(byte, &mut out);
+            }
+            out
+        };
+        let text = "compressed and fragmented, with a ping between; ".repeat(30);
+        let payload = deflate::deflate(text.as_bytes(), Window::Wide, 6).expect("shrinks");
+        let (a, b) = payload.split_at(payload.len() / 3);
+        let mut wire = compressed(opcode::TEXT, false, true, a);
+        wire.extend(masked(opcode::PING, true, b""));
+        wire.extend(compressed(opcode::CONTINUATION, true, false, b));
+        wire.extend(masked(opcode::TEXT, true, b"plain"));
+        assert_eq!(
+            feed(decoder(4096), &wire),
+            vec![
+                Event::Message(Message::Ping(Bytes::new())),
+                Event::Message(Message::Text(text.clone())),
+                Event::Message(Message::Text("plain".into())),
+            ]
+        );
+        let code = |events: Vec<Event>| match events.last() {
+            Some(Event::Fail(code, _)) => *code,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            code(feed(decoder(text.len() - 1), &wire)),
+            1009,
+            "inflated size"
+        );
+        let one = compressed(opcode::TEXT, true, true, &payload);
+        assert_eq!(code(feed(Decoder::new(4096), &one)), 1002, "not negotiated");
+        let mut rsv1_continuation = compressed(opcode::TEXT, false, true, a);
+        rsv1_continuation.extend(compressed(opcode::CONTINUATION, true, true, b));
+        assert_eq!(code(feed(decoder(4096), &rsv1_continuation)), 1002);
+        let bad = compressed(opcode::BINARY, true, true, &[0xFF; 8]);
+        assert_eq!(code(feed(decoder(4096), &bad)), 1007);
     }
 
     #[test]

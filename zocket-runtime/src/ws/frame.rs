@@ -1,7 +1,10 @@
 //! The frame types: what the decoder yields and what the server writes.
 
+use std::sync::{Arc, OnceLock};
+
 use bytes::Bytes;
 
+use super::deflate::{self, Compression, Window};
 use super::header;
 
 /// Frame opcodes (RFC 6455, section 5.2).
@@ -42,25 +45,76 @@ pub enum Event {
 ///
 /// Built once per send and cloned (a reference count) for every
 /// recipient, so a fan-out to N connections encodes once and gives the
-/// socket one slice per frame.
-#[derive(Clone, PartialEq, Eq)]
-pub struct WireFrame {
-    bytes: Bytes,
+/// socket one slice per frame. Its permessage-deflate variants are made
+/// on first use and shared the same way ([`WireFrame::deflated`]).
+#[derive(Clone)]
+pub struct WireFrame(Arc<Encoded>);
+
+struct Encoded {
+    bytes: Box<[u8]>,
     head: u8,
+    /// The compressed variant per [`Window`], once a recipient that
+    /// negotiated compression needed it; `None` inside if the compressor
+    /// failed (the frame then goes as it is).
+    deflated: [OnceLock<Option<WireFrame>>; 2],
 }
+
+impl PartialEq for WireFrame {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.bytes == other.0.bytes
+    }
+}
+
+impl Eq for WireFrame {}
 
 impl WireFrame {
     /// A final frame with this opcode and payload.
     pub fn new(opcode: u8, payload: &[u8]) -> Self {
+        Self::encode(opcode, false, payload)
+    }
+
+    fn encode(opcode: u8, compressed: bool, payload: &[u8]) -> Self {
         let mut head = [0u8; header::MAX_SERVER_HEADER];
         let n = header::encode(opcode, payload.len(), &mut head);
+        if compressed {
+            head[0] |= 0x40;
+        }
         let mut bytes = Vec::with_capacity(n + payload.len());
         bytes.extend_from_slice(&head[..n]);
         bytes.extend_from_slice(payload);
-        WireFrame {
-            bytes: Bytes::from(bytes),
+        WireFrame(Arc::new(Encoded {
+            bytes: bytes.into_boxed_slice(),
             head: n as u8,
+            deflated: [OnceLock::new(), OnceLock::new()],
+        }))
+    }
+
+    /// This frame as sent to a connection that negotiated permessage-deflate
+    /// with `window`: the compressed frame (RSV1 set), made by the first
+    /// such recipient and shared by the others. Control frames and
+    /// payloads under `settings.min_size` go as they are.
+    pub fn deflated(&self, window: Window, settings: &Compression) -> WireFrame {
+        let payload = self.payload();
+        if self.opcode() & 0x08 != 0 || payload.len() < settings.min_size.max(1) {
+            return self.clone();
         }
+        // Under 512 bytes no back-reference reaches past a 9-bit window:
+        // the wide variant serves narrow recipients too.
+        let window = if payload.len() <= 512 {
+            Window::Wide
+        } else {
+            window
+        };
+        let variant = self.0.deflated[window.index()].get_or_init(|| {
+            deflate::deflate(payload, window, settings.level)
+                .map(|compressed| WireFrame::encode(self.opcode(), true, &compressed))
+        });
+        variant.as_ref().unwrap_or(self).clone()
+    }
+
+    /// Whether RSV1 is set: a compressed message.
+    pub fn is_compressed(&self) -> bool {
+        self.0.bytes[0] & 0x40 != 0
     }
 
     pub fn text(text: &str) -> Self {
@@ -88,25 +142,25 @@ impl WireFrame {
 
     /// The frame as written on the wire.
     pub fn as_bytes(&self) -> &[u8] {
-        &self.bytes
+        &self.0.bytes
     }
 
     /// The payload (after the header).
     pub fn payload(&self) -> &[u8] {
-        &self.bytes[usize::from(self.head)..]
+        &self.0.bytes[usize::from(self.0.head)..]
     }
 
     /// Bytes on the wire.
     pub fn len(&self) -> usize {
-        self.bytes.len()
+        self.0.bytes.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.bytes.is_empty()
+        self.0.bytes.is_empty()
     }
 
     pub fn opcode(&self) -> u8 {
-        self.bytes[0] & 0x0F
+        self.0.bytes[0] & 0x0F
     }
 }
 
@@ -137,5 +191,30 @@ mod tests {
             &[3, 0xE8, b'o', b'k']
         );
         assert_eq!(WireFrame::close(1005, "ignored").payload(), b"");
+    }
+
+    #[test]
+    fn deflated_variants_are_made_once_and_shared() {
+        let settings = Compression::default();
+        let text = "a fan-out message, compressed once for every recipient. ".repeat(40);
+        let frame = WireFrame::text(&text);
+        let first = frame.deflated(Window::Wide, &settings);
+        assert!(first.is_compressed() && !frame.is_compressed());
+        assert_eq!(first.as_bytes()[0], 0xC1, "FIN, RSV1, text");
+        assert!(first.len() < frame.len() / 5);
+        let again = frame.clone().deflated(Window::Wide, &settings);
+        assert!(Arc::ptr_eq(&first.0, &again.0), "the same compressed frame");
+        let narrow = frame.deflated(Window::Narrow, &settings);
+        assert!(narrow.is_compressed() && !Arc::ptr_eq(&first.0, &narrow.0));
+
+        let short = WireFrame::text("short");
+        assert!(Arc::ptr_eq(
+            &short.deflated(Window::Wide, &settings).0,
+            &short.0
+        ));
+        let ping = WireFrame::new(opcode::PING, &[b'p'; 125]);
+        assert!(!ping
+            .deflated(Window::Wide, &settings.min_size(0))
+            .is_compressed());
     }
 }

@@ -2,7 +2,7 @@
 //! request and deriving `Sec-WebSocket-Accept`.
 
 use base64::Engine;
-use http::{header, HeaderMap, Method, StatusCode};
+use http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use sha1::{Digest, Sha1};
 
 /// Why a request is not a WebSocket upgrade this server accepts. Each
@@ -108,6 +108,15 @@ pub fn requested_protocols(headers: &HeaderMap) -> impl Iterator<Item = &[u8]> {
         .iter()
         .flat_map(|v| v.as_bytes().split(|&b| b == b','))
         .map(<[u8]>::trim_ascii)
+}
+
+/// The `Sec-WebSocket-Extensions` header values, for
+/// [`deflate::negotiate`](super::deflate::negotiate).
+pub fn requested_extensions(headers: &HeaderMap) -> impl Iterator<Item = &[u8]> {
+    headers
+        .get_all(header::SEC_WEBSOCKET_EXTENSIONS)
+        .iter()
+        .map(HeaderValue::as_bytes)
 }
 
 #[cfg(test)]

@@ -47,6 +47,8 @@ pub fn encode_masked(opcode: u8, fin: bool, payload: &[u8], mask: [u8; 4], out: 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Header {
     pub fin: bool,
+    /// RSV1: the first frame of a compressed message (permessage-deflate).
+    pub compressed: bool,
     pub opcode: u8,
     pub mask: [u8; 4],
     pub payload_len: u64,
@@ -65,18 +67,23 @@ impl Header {
 pub struct Violation(pub u16, pub &'static str);
 
 /// Parses a client frame header from the start of `buf`: `Ok(None)` while
-/// incomplete. Refuses what the RFC forbids a client: reserved bits (no
-/// extension is negotiated), unknown opcodes, unmasked frames, fragmented
-/// or oversized control frames, and lengths with the top bit set.
-pub fn parse(buf: &[u8]) -> Result<Option<Header>, Violation> {
+/// incomplete. Refuses what the RFC forbids a client: reserved bits (RSV1
+/// is allowed on the first frame of a data message when permessage-deflate
+/// was negotiated, `deflate`; RSV2 and RSV3 never are), unknown opcodes,
+/// unmasked frames, fragmented or oversized control frames, and lengths
+/// with the top bit set.
+pub fn parse(buf: &[u8], deflate: bool) -> Result<Option<Header>, Violation> {
     let [b0, b1, ..] = *buf else {
         return Ok(None);
     };
-    if b0 & 0x70 != 0 {
+    let fin = b0 & 0x80 != 0;
+    let compressed = b0 & 0x40 != 0;
+    let opcode = b0 & 0x0F;
+    // RFC 7692, section 6: only a data message's first frame carries RSV1.
+    let rsv1_allowed = deflate && matches!(opcode, opcode::TEXT | opcode::BINARY);
+    if b0 & 0x30 != 0 || (compressed && !rsv1_allowed) {
         return Err(Violation(close::PROTOCOL_ERROR, "reserved bits set"));
     }
-    let fin = b0 & 0x80 != 0;
-    let opcode = b0 & 0x0F;
     match opcode {
         opcode::CONTINUATION
         | opcode::TEXT
@@ -118,6 +125,7 @@ pub fn parse(buf: &[u8]) -> Result<Option<Header>, Violation> {
     };
     Ok(Some(Header {
         fin,
+        compressed,
         opcode,
         mask: [m[0], m[1], m[2], m[3]],
         payload_len,
@@ -149,21 +157,23 @@ mod tests {
                 [9, 8, 7, 6],
                 &mut wire,
             );
-            let h = parse(&wire).expect("valid").expect("complete");
+            let h = parse(&wire, false).expect("valid").expect("complete");
             assert_eq!((h.fin, h.opcode, h.payload_len), (false, 2, len as u64));
             assert_eq!(h.mask, [9, 8, 7, 6]);
             assert_eq!(h.len + len, wire.len());
             for cut in 0..h.len {
-                assert_eq!(parse(&wire[..cut]), Ok(None), "cut at {cut}");
+                assert_eq!(parse(&wire[..cut], false), Ok(None), "cut at {cut}");
             }
         }
     }
 
     #[test]
     fn refuses_what_a_client_may_not_send() {
-        let code = |b: &[u8]| parse(b).map(|_| ()).unwrap_err().0;
+        let code = |b: &[u8]| parse(b, false).map(|_| ()).unwrap_err().0;
         assert_eq!(code(&[0x81, 0x01]), 1002, "unmasked");
-        assert_eq!(code(&[0xC1, 0x81]), 1002, "rsv1");
+        assert_eq!(code(&[0xC1, 0x81]), 1002, "rsv1 without permessage-deflate");
+        assert_eq!(code(&[0xA1, 0x81]), 1002, "rsv2");
+        assert_eq!(code(&[0x91, 0x81]), 1002, "rsv3");
         assert_eq!(code(&[0x83, 0x80]), 1002, "opcode 3");
         assert_eq!(code(&[0x09, 0x80]), 1002, "fragmented ping");
         assert_eq!(code(&[0x89, 0xFE, 0, 126]), 1002, "long ping");
@@ -172,5 +182,24 @@ mod tests {
             1002,
             "top length bit"
         );
+        let deflate = |b: &[u8]| parse(b, true).map(|h| h.map(|h| h.compressed));
+        assert_eq!(
+            deflate(&[0xC1, 0x80, 0, 0, 0, 0]),
+            Ok(Some(true)),
+            "compressed text"
+        );
+        assert_eq!(
+            deflate(&[0x42, 0x80, 0, 0, 0, 0]),
+            Ok(Some(true)),
+            "first fragment"
+        );
+        for (bytes, what) in [
+            (&[0xC0, 0x80][..], "rsv1 on a continuation"),
+            (&[0xC9, 0x80], "rsv1 on a ping"),
+            (&[0xC8, 0x80], "rsv1 on a close"),
+            (&[0xE1, 0x80], "rsv2 with permessage-deflate"),
+        ] {
+            assert_eq!(deflate(bytes).map_err(|v| v.0), Err(1002), "{what}");
+        }
     }
 }

@@ -7,7 +7,8 @@
 //! Laid out like tungstenite's `protocol/frame/`: the frame header
 //! ([`header`]), masking ([`mask`]), incremental UTF-8 checks ([`utf8`]),
 //! close frames ([`close`]), the decoder with its reassembly limits
-//! ([`decode`]) and the opening handshake ([`handshake`]).
+//! ([`decode`]), the opening handshake ([`handshake`]) and
+//! permessage-deflate ([`deflate`]).
 //!
 //! It is our own rather than tungstenite's because the server's fan-out
 //! path is the product: a frame is encoded once for all its recipients
@@ -28,6 +29,7 @@
 
 pub mod close;
 pub mod decode;
+pub mod deflate;
 mod frame;
 pub mod handshake;
 pub mod header;
