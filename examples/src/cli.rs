@@ -32,6 +32,10 @@ pub struct ChatFlags {
     /// 0 turns the limit off (load tests publishing fast on one connection).
     #[arg(long)]
     pub rate_limit: Option<u32>,
+    /// Answer permessage-deflate offers (RFC 7692): browsers offer it, so
+    /// chat text travels compressed. Off by default, as in zocket.
+    #[arg(long)]
+    pub compression: bool,
 }
 
 impl ChatFlags {
@@ -40,6 +44,9 @@ impl ChatFlags {
         let mut config = zocket::Config::default();
         if let Some(max) = self.max_connections_per_ip {
             config = config.max_connections_per_ip(max);
+        }
+        if self.compression {
+            config = config.compression(Some(zocket::Compression::default()));
         }
         if let Some(rate) = self.rate_limit {
             config = config.rate_limit((rate > 0).then(|| zocket::RateLimit {

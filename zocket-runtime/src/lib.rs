@@ -35,7 +35,6 @@ mod send;
 mod serve;
 mod server;
 mod transport;
-#[allow(missing_docs)]
 pub mod ws;
 
 pub use config::{Compression, Config, OriginPolicy, RateLimit};

@@ -9,11 +9,17 @@ use super::header;
 
 /// Frame opcodes (RFC 6455, section 5.2).
 pub mod opcode {
+    /// A later fragment of a text or binary message.
     pub const CONTINUATION: u8 = 0x0;
+    /// A text message (or its first fragment).
     pub const TEXT: u8 = 0x1;
+    /// A binary message (or its first fragment).
     pub const BINARY: u8 = 0x2;
+    /// The closing handshake.
     pub const CLOSE: u8 = 0x8;
+    /// A heartbeat the other side must answer.
     pub const PING: u8 = 0x9;
+    /// The answer to a ping.
     pub const PONG: u8 = 0xA;
 }
 
@@ -23,6 +29,7 @@ pub mod opcode {
 pub enum Message {
     /// A text message, checked to be UTF-8.
     Text(String),
+    /// A binary message (zocket answers it with `binary_unsupported`).
     Binary(Bytes),
     /// A ping, with the payload the pong must echo.
     Ping(Bytes),
@@ -33,6 +40,7 @@ pub enum Message {
 /// What the decoder found in the bytes it was fed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
+    /// A complete message or a control frame.
     Message(Message),
     /// The client's close frame, with its code (1005 when it had none).
     Close(u16),
@@ -117,14 +125,17 @@ impl WireFrame {
         self.0.bytes[0] & 0x40 != 0
     }
 
+    /// An unfragmented text frame.
     pub fn text(text: &str) -> Self {
         Self::new(opcode::TEXT, text.as_bytes())
     }
 
+    /// An unfragmented binary frame.
     pub fn binary(data: &[u8]) -> Self {
         Self::new(opcode::BINARY, data)
     }
 
+    /// A ping with an empty payload (the server's heartbeat).
     pub fn ping() -> Self {
         Self::new(opcode::PING, &[])
     }
@@ -155,10 +166,12 @@ impl WireFrame {
         self.0.bytes.len()
     }
 
+    /// Never true for a frame built here (every frame has a header).
     pub fn is_empty(&self) -> bool {
         self.0.bytes.is_empty()
     }
 
+    /// The frame's [`opcode`].
     pub fn opcode(&self) -> u8 {
         self.0.bytes[0] & 0x0F
     }

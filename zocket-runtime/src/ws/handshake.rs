@@ -9,20 +9,28 @@ use sha1::{Digest, Sha1};
 /// variant maps to the HTTP status it is answered with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum HandshakeError {
+    /// 405: another method than GET.
     #[error("a WebSocket upgrade must be a GET request")]
     MethodNotGet,
+    /// 400: HTTP/1.0 or HTTP/2 (no upgrade over HTTP/2 here).
     #[error("a WebSocket upgrade must be HTTP/1.1")]
     NotHttp11,
+    /// 426: not asking to switch protocols.
     #[error("the `Connection` header must include `upgrade`")]
     NoConnectionUpgrade,
+    /// 426: asking to switch to something else.
     #[error("the `Upgrade` header must be `websocket`")]
     NoUpgradeWebsocket,
+    /// 426, with `Sec-WebSocket-Version: 13` in the answer.
     #[error("unsupported `Sec-WebSocket-Version`; this server speaks version 13")]
     UnsupportedVersion,
+    /// 400.
     #[error("the `Sec-WebSocket-Key` header is missing")]
     MissingKey,
+    /// 400.
     #[error("`Sec-WebSocket-Key` must be a base64-encoded 16-byte nonce")]
     InvalidKey,
+    /// 426: the HTTP server gave no way to take the connection over.
     #[error("this connection cannot be upgraded")]
     NotUpgradable,
 }

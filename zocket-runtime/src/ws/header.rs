@@ -46,17 +46,22 @@ pub fn encode_masked(opcode: u8, fin: bool, payload: &[u8], mask: [u8; 4], out: 
 /// A parsed client frame header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Header {
+    /// The last frame of its message.
     pub fin: bool,
     /// RSV1: the first frame of a compressed message (permessage-deflate).
     pub compressed: bool,
+    /// See [`opcode`].
     pub opcode: u8,
+    /// The client's masking key (client frames must be masked).
     pub mask: [u8; 4],
+    /// Payload bytes that follow the header.
     pub payload_len: u64,
     /// Header bytes, mask included.
     pub len: usize,
 }
 
 impl Header {
+    /// Close, ping or pong: never fragmented, at most 125 bytes.
     pub fn is_control(&self) -> bool {
         self.opcode & 0x08 != 0
     }
