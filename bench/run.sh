@@ -9,6 +9,11 @@
 #                                           clients (1, 10, 100 rooms; 1 KiB), fixed-rate
 #                                           efficiency, idle memory at 10 000 connections
 #   bash bench/run.sh full  [options]       every scenario of targets.md (A-F)
+#   bash bench/run.sh compare --a CMD --b CMD [--rounds N] [options] -- LOADGEN-ARGS
+#                                           A/B of two zocket-protocol server commands
+#                                           (e.g. a feature on and off) under the same
+#                                           load, alternating a, b, a, b... (N rounds,
+#                                           default 3) so drift hits both alike
 #
 # options:
 #   --zocket-cmd CMD   command that starts the zocket server (must print "LISTENING <port>");
@@ -30,7 +35,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 MODE="${1:-}"
 case "$MODE" in
-  smoke | quick | full) shift ;;
+  smoke | quick | full | compare) shift ;;
   *)
     sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'
     exit 2
@@ -39,6 +44,10 @@ esac
 
 ZOCKET_CMD=""
 SERVERS=""
+CMD_A=""
+CMD_B=""
+ROUNDS=3
+EXTRA=()""
 OUT=""
 DURATION=""
 while [[ $# -gt 0 ]]; do
@@ -47,6 +56,10 @@ while [[ $# -gt 0 ]]; do
     --servers) SERVERS="$2"; shift 2 ;;
     --out) OUT="$2"; shift 2 ;;
     --duration) DURATION="$2"; shift 2 ;;
+    --a) CMD_A="$2"; shift 2 ;;
+    --b) CMD_B="$2"; shift 2 ;;
+    --rounds) ROUNDS="$2"; shift 2 ;;
+    --) shift; EXTRA=("$@"); break ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -87,7 +100,9 @@ else
 fi
 
 if [[ -z "$SERVERS" ]]; then
-  if [[ "$MODE" == smoke ]]; then
+  if [[ "$MODE" == compare ]]; then
+    SERVERS="a,b"
+  elif [[ "$MODE" == smoke ]]; then
     if [[ $HAVE_ZOCKET == 1 ]]; then SERVERS="zocket"; else SERVERS="raw-axum"; fi
   else
     SERVERS="zocket,raw-axum,socketioxide,bun"
@@ -191,6 +206,8 @@ start_server() {
     raw-axum) cmd="$BIN/raw-axum --addr 127.0.0.1:0" ;;
     socketioxide) cmd="$BIN/socketioxide --addr 127.0.0.1:0" ;;
     bun) cmd="$BUN $ROOT/bench/bun/server.ts --addr 127.0.0.1:0" ;;
+    a) cmd="$CMD_A" ;;
+    b) cmd="$CMD_B" ;;
     *) echo "unknown server $name" >&2; return 1 ;;
   esac
   local logf="$OUT/server-$name.log"
@@ -298,6 +315,25 @@ if [[ "$MODE" == smoke ]]; then
   fi
   echo "smoke OK against $name: no loss, no duplicates, no reordering" >&2
   echo "1 passed, 0 failed"
+  exit 0
+fi
+
+# ------------------------------------------------------------------ compare
+if [[ "$MODE" == compare ]]; then
+  if [[ -z "$CMD_A" || -z "$CMD_B" || ${#EXTRA[@]} -eq 0 ]]; then
+    echo "compare needs --a CMD --b CMD -- LOADGEN-ARGS" >&2
+    exit 2
+  fi
+  { echo "a: $CMD_A"; echo "b: $CMD_B"; echo "loadgen: ${EXTRA[*]}"; } >>"$OUT/machine.txt"
+  SERVER_LIST=(a b)
+  for round in $(seq 1 "$ROUNDS"); do
+    log "round $round of $ROUNDS"
+    for_all "${EXTRA[@]}"
+  done
+  echo "loadavg at end: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$OUT/machine.txt"
+  "$BIN/loadgen" report "$RESULTS" | tee "$OUT/table.md"
+  log "JSON lines: $RESULTS"
+  [[ $FAILED -eq 0 ]] || { log "$FAILED runs failed (see the logs in $OUT)"; exit 1; }
   exit 0
 fi
 

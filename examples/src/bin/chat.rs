@@ -2,8 +2,8 @@
 //! open http://127.0.0.1:3000/ for the web page. WebSocket clients connect
 //! to the same address (`ws://127.0.0.1:3000/`); Prometheus scrapes
 //! `/metrics` and health checks ask `/healthz` there too
-//! (docs/operations.md). Stops gracefully on Ctrl-C or SIGTERM. To host the same chat inside an axum app of your own, see
-//! `chat-axum`.
+//! (docs/operations.md). Stops gracefully on Ctrl-C or SIGTERM. To host
+//! the same chat inside an axum app of your own, see `chat-axum`.
 
 use clap::Parser;
 use zocket_examples::cli::ChatFlags;
@@ -13,6 +13,10 @@ use zocket_examples::cli::ChatFlags;
 struct Args {
     #[command(flatten)]
     chat: ChatFlags,
+    /// Install no metrics recorder (and serve no `/metrics`): zocket's
+    /// metrics calls then cost nothing, which the benchmarks compare.
+    #[arg(long)]
+    no_metrics: bool,
 }
 
 #[tokio::main]
@@ -20,7 +24,11 @@ async fn main() -> std::io::Result<()> {
     zocket_examples::init_tracing();
     let args = Args::parse();
     let shutdown = zocket_examples::shutdown_signal();
-    let metrics = zocket_examples::ops::install_metrics().map_err(std::io::Error::other)?;
+    let metrics = if args.no_metrics {
+        None
+    } else {
+        Some(zocket_examples::ops::install_metrics().map_err(std::io::Error::other)?)
+    };
     let server = args.chat.server()?;
     let listener = tokio::net::TcpListener::bind(&args.chat.addr).await?;
     let addr = listener.local_addr()?;
@@ -32,5 +40,5 @@ async fn main() -> std::io::Result<()> {
 
     // The web page at `/`, the WebSocket on the same path by upgrade, and
     // `/metrics` and `/healthz` for operators.
-    zocket_examples::web::serve(listener, server, Some(metrics), shutdown).await
+    zocket_examples::web::serve(listener, server, metrics, shutdown).await
 }
