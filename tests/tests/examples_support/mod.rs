@@ -96,27 +96,9 @@ impl Example {
     /// Starts example binary `name` with `--addr 127.0.0.1:0` and `args`,
     /// logging at info, and waits for its `LISTENING <port>` line.
     pub async fn start(name: &str, args: &[&str]) -> Example {
-        let binary = example_binary(name);
-        let mut child = Command::new(&binary)
-            .args(["--addr", "127.0.0.1:0"])
-            .args(args)
-            .env("RUST_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap_or_else(|e| panic!("spawn {}: {e}", binary.display()));
-        let (tx, lines) = mpsc::unbounded_channel();
-        forward(child.stdout.take().expect("stdout"), tx.clone());
-        forward(child.stderr.take().expect("stderr"), tx);
-        let mut example = Example {
-            child,
-            port: 0,
-            log: Vec::new(),
-            lines,
-            stdin: None,
-        };
+        let mut full = vec!["--addr", "127.0.0.1:0"];
+        full.extend_from_slice(args);
+        let mut example = Example::spawn(name, &full, "info", Stdio::null());
         let line = example
             .wait_for_line(|line| line.starts_with(b"LISTENING "))
             .await;
@@ -132,11 +114,17 @@ impl Example {
     /// Starts example binary `name` with `args` and its stdin piped (a
     /// terminal program: no address, no `LISTENING` line).
     pub async fn interactive(name: &str, args: &[&str]) -> Example {
+        Example::spawn(name, args, "warn", Stdio::piped())
+    }
+
+    /// Runs the binary with stdout and stderr forwarded, line by line, to
+    /// what `wait_for_line` reads.
+    fn spawn(name: &str, args: &[&str], log: &str, stdin: Stdio) -> Example {
         let binary = example_binary(name);
         let mut child = Command::new(&binary)
             .args(args)
-            .env("RUST_LOG", "warn")
-            .stdin(Stdio::piped())
+            .env("RUST_LOG", log)
+            .stdin(stdin)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true)
