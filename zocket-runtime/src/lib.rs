@@ -3,7 +3,8 @@
 //! outbox per connection and one flush per batch. Use it through the
 //! `zocket` crate.
 //!
-//! Where things are: `ws/` is the RFC 6455 codec (no I/O), `transport/` the
+//! Where things are: `ws` is the RFC 6455 codec (no I/O; the `zocket-ws`
+//! crate, shared with the Rust client), `transport/` the
 //! byte streams a connection runs on, `outbox.rs` the per-connection queue,
 //! `flush.rs` the per-thread write pass, `conn.rs` the read loop, `room.rs`
 //! the room map, `hub.rs` membership, `send.rs` fan-out, `adapter.rs` the
@@ -35,7 +36,8 @@ mod send;
 mod serve;
 mod server;
 mod transport;
-pub mod ws;
+/// The RFC 6455 codec, [`zocket_ws`], under its old path.
+pub use zocket_ws as ws;
 
 pub use config::{Compression, Config, OriginPolicy, RateLimit};
 pub use ctx::{Ctx, Rooms};

@@ -22,7 +22,7 @@
 //! that insists on `server_max_window_bits=8` is declined.
 //!
 //! ```
-//! use zocket_runtime::ws::deflate::{negotiate, Compression};
+//! use zocket_ws::deflate::{negotiate, Compression};
 //!
 //! let offer: &[u8] = b"permessage-deflate; client_max_window_bits";
 //! let agreed = negotiate([offer], &Compression::default()).expect("accepted");
@@ -41,14 +41,14 @@ pub const EXTENSION: &str = "permessage-deflate";
 /// block, what a sync flush ends with.
 const TAIL: [u8; 4] = [0x00, 0x00, 0xFF, 0xFF];
 
-/// Server settings for permessage-deflate; off unless set in
-/// [`Config::compression`](crate::Config::compression).
+/// Server settings for permessage-deflate; off unless set in the server's
+/// `Config::compression` (zocket-runtime re-exports this type).
 ///
 /// ```
-/// use zocket_runtime::{Compression, Config};
+/// use zocket_ws::deflate::Compression;
 ///
-/// let config = Config::default().compression(Some(Compression::default().min_size(256)));
-/// assert_eq!(config.compression.map(|c| c.min_size), Some(256));
+/// let settings = Compression::default().min_size(256);
+/// assert_eq!(settings.min_size, 256);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]

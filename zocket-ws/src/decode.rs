@@ -263,7 +263,7 @@ impl Decoder {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ws::header::encode_masked;
+    use crate::header::encode_masked;
     use proptest::prelude::*;
 
     fn masked(op: u8, fin: bool, payload: &[u8]) -> Vec<u8> {
@@ -355,7 +355,7 @@ mod tests {
 
     #[test]
     fn compressed_messages_inflate_within_the_limit() {
-        use crate::ws::deflate::{self, negotiate, Compression, Inflater, Window};
+        use crate::deflate::{self, negotiate, Compression, Inflater, Window};
         let agreed = negotiate([b"permessage-deflate".as_slice()], &Compression::default())
             .expect("accepted");
         let decoder = |max| Decoder::with_inflater(max, Inflater::new(&agreed));

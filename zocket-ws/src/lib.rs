@@ -17,7 +17,7 @@
 //! 3.0 KB per connection (BENCHMARKS.md, "Idle memory").
 //!
 //! ```
-//! use zocket_runtime::ws::{decode::Decoder, header::encode_masked, opcode, Event, Message};
+//! use zocket_ws::{decode::Decoder, header::encode_masked, opcode, Event, Message};
 //!
 //! let mut wire = Vec::new();
 //! encode_masked(opcode::TEXT, true, b"hello", [1, 2, 3, 4], &mut wire);
@@ -26,6 +26,8 @@
 //! decoder.feed(&wire, &mut events);
 //! assert_eq!(events, vec![Event::Message(Message::Text("hello".into()))]);
 //! ```
+
+#![warn(missing_docs)]
 
 pub mod close;
 pub mod decode;
