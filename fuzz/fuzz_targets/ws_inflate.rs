@@ -42,7 +42,7 @@ fuzz_target!(|data: &[u8]| {
     let events = decode(cut(rest, usize::from(step)), fresh);
     if let Some(end) = events
         .iter()
-        .position(|e| matches!(e, Event::Close(_) | Event::Fail(..)))
+        .position(|e| matches!(e, Event::Close(..) | Event::Fail(..)))
     {
         assert_eq!(end, events.len() - 1, "events after the end: {events:?}");
     }

@@ -254,7 +254,7 @@ async fn read_loop<F: Frames>(
         pong_deadline = None;
         let message = match event {
             None => return Ending::Network,
-            Some(Event::Close(code)) => return Ending::Client(code),
+            Some(Event::Close(code, _)) => return Ending::Client(code),
             Some(Event::Fail(code, reason)) => {
                 tracing::debug!(client = %peer.id, code, reason, "protocol error");
                 return Ending::Server(code, reason);
@@ -322,7 +322,7 @@ async fn read_while(
     // Reading stops at the end of the stream: nothing comes after it.
     let mut open = !matches!(
         held.back(),
-        Some(None | Some(Event::Close(_) | Event::Fail(..)))
+        Some(None | Some(Event::Close(..) | Event::Fail(..)))
     );
     loop {
         tokio::select! {

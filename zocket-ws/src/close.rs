@@ -27,20 +27,21 @@ pub fn payload(code: u16, reason: &str) -> Vec<u8> {
     out
 }
 
-/// Reads a client's close payload: its code, or the close code to fail
-/// with.
-pub fn parse(payload: &[u8]) -> Result<u16, (u16, &'static str)> {
+/// Reads a peer's close payload: its code and reason, or the close code
+/// to fail with.
+pub fn parse(payload: &[u8]) -> Result<(u16, &str), (u16, &'static str)> {
     match payload {
-        [] => Ok(NO_STATUS),
+        [] => Ok((NO_STATUS, "")),
         [_] => Err((close::PROTOCOL_ERROR, "invalid close frame")),
         [hi, lo, reason @ ..] => {
             let code = u16::from_be_bytes([*hi, *lo]);
             if !is_valid_code(code) {
                 Err((close::PROTOCOL_ERROR, "invalid close code"))
-            } else if std::str::from_utf8(reason).is_err() {
-                Err((close::INVALID_PAYLOAD, "invalid UTF-8 in close reason"))
             } else {
-                Ok(code)
+                match std::str::from_utf8(reason) {
+                    Ok(reason) => Ok((code, reason)),
+                    Err(_) => Err((close::INVALID_PAYLOAD, "invalid UTF-8 in close reason")),
+                }
             }
         }
     }
@@ -52,15 +53,15 @@ mod tests {
 
     #[test]
     fn codes_and_reasons() {
-        assert_eq!(parse(&[]), Ok(NO_STATUS));
-        assert_eq!(parse(&[3, 0xE8, b'o', b'k']), Ok(1000));
+        assert_eq!(parse(&[]), Ok((NO_STATUS, "")));
+        assert_eq!(parse(&[3, 0xE8, b'o', b'k']), Ok((1000, "ok")));
         assert_eq!(parse(&[3]).unwrap_err().0, 1002);
         assert_eq!(
             parse(&[3, 0xED]).unwrap_err().0,
             1002,
             "1005 may not be sent"
         );
-        assert_eq!(parse(&[0x0F, 0xA0]), Ok(4000), "application codes");
+        assert_eq!(parse(&[0x0F, 0xA0]), Ok((4000, "")), "application codes");
         assert_eq!(parse(&[3, 0xE7]).unwrap_err().0, 1002, "999");
         assert_eq!(parse(&[3, 0xE8, 0xFF]).unwrap_err().0, 1007);
         let long = "é".repeat(100);

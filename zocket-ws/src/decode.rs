@@ -1,9 +1,11 @@
-//! The incremental decoder of client frames: bytes in, [`Event`]s out.
+//! The incremental decoder of a peer's frames: bytes in, [`Event`]s out.
+//! The server decodes its clients' masked frames ([`Decoder::new`]), the
+//! Rust client its server's unmasked ones ([`Decoder::client`]).
 //!
 //! It holds only what belongs to an incomplete frame or a fragmented
 //! message, and frees both once complete, so an idle connection holds no
 //! buffer. Limits are checked from the header, before the payload arrives:
-//! a client announcing a 2 GiB frame is refused at once (1009), never
+//! a peer announcing a 2 GiB frame is refused at once (1009), never
 //! buffered. With permessage-deflate the inflated size is what counts:
 //! inflation stops at the limit ([`Inflater`]).
 
@@ -13,16 +15,18 @@ use zocket_core::close;
 use super::deflate::{InflateError, Inflater};
 use super::header::{self, Violation};
 use super::utf8::Utf8Progress;
-use super::{mask, opcode, Event, Message};
+use super::{mask, opcode, Event, Message, Role};
 
 /// A partial-frame buffer at most this big is kept between reads; a larger
 /// one is freed once its frame is complete.
 const KEEP_PARTIAL: usize = 512;
 
-/// Decodes masked client frames. See the [module docs](self).
+/// Decodes a peer's frames. See the [module docs](self).
 #[derive(Debug)]
 pub struct Decoder {
     max_message_size: usize,
+    /// The end decoding: what the peer's frames must look like.
+    role: Role,
     /// Bytes of a frame not complete yet.
     partial: Vec<u8>,
     /// A fragmented message being reassembled.
@@ -50,11 +54,12 @@ enum Step {
 }
 
 impl Decoder {
-    /// A decoder refusing messages (and frames) larger than
-    /// `max_message_size` bytes with 1009.
+    /// A server's decoder of masked client frames, refusing messages (and
+    /// frames) larger than `max_message_size` bytes with 1009.
     pub fn new(max_message_size: usize) -> Self {
         Decoder {
             max_message_size,
+            role: Role::Server,
             partial: Vec::new(),
             message: None,
             done: false,
@@ -68,6 +73,16 @@ impl Decoder {
     pub fn with_inflater(max_message_size: usize, inflater: Inflater) -> Self {
         Decoder {
             inflater: Some(inflater),
+            ..Decoder::new(max_message_size)
+        }
+    }
+
+    /// A client's decoder of unmasked server frames, with the same limit;
+    /// `inflater` when permessage-deflate was agreed.
+    pub fn client(max_message_size: usize, inflater: Option<Inflater>) -> Self {
+        Decoder {
+            role: Role::Client,
+            inflater,
             ..Decoder::new(max_message_size)
         }
     }
@@ -122,7 +137,7 @@ impl Decoder {
                 Step::Frame(used, event) => {
                     pos += used;
                     if let Some(event) = event {
-                        self.done = matches!(event, Event::Close(_) | Event::Fail(..));
+                        self.done = matches!(event, Event::Close(..) | Event::Fail(..));
                         out.push(event);
                     }
                 }
@@ -137,7 +152,7 @@ impl Decoder {
     }
 
     fn frame(&mut self, buf: &[u8]) -> Step {
-        let head = match header::parse(buf, self.inflater.is_some()) {
+        let head = match header::parse(buf, self.inflater.is_some(), self.role) {
             Ok(Some(head)) => head,
             Ok(None) => return Step::Incomplete(0),
             Err(violation) => return self.fail(violation),
@@ -174,14 +189,16 @@ impl Decoder {
             return Step::Incomplete(total);
         }
         let mut payload = buf[head.len..total].to_vec();
-        mask::apply(&mut payload, head.mask);
+        if let Some(key) = head.mask {
+            mask::apply(&mut payload, key);
+        }
         let compressed = head.compressed
             || matches!((head.opcode, &self.message), (opcode::CONTINUATION, Some(m)) if m.compressed);
         let event = match head.opcode {
             opcode::PING => Some(Event::Message(Message::Ping(Bytes::from(payload)))),
             opcode::PONG => Some(Event::Message(Message::Pong)),
             opcode::CLOSE => Some(match super::close::parse(&payload) {
-                Ok(code) => Event::Close(code),
+                Ok((code, reason)) => Event::Close(code, reason.to_owned()),
                 Err((code, reason)) => Event::Fail(code, reason),
             }),
             opcode::CONTINUATION => {
@@ -294,7 +311,7 @@ mod tests {
             Event::Message(Message::Binary(Bytes::from(vec![0u8; 300]))),
             Event::Message(Message::Ping(Bytes::from_static(b"p"))),
             Event::Message(Message::Pong),
-            Event::Close(1000),
+            Event::Close(1000, "ok".into()),
         ];
         assert_eq!(decode_chunks(&[&all], 1 << 20), expected);
         let bytes: Vec<&[u8]> = all.chunks(1).collect();
@@ -397,6 +414,89 @@ mod tests {
         assert_eq!(code(feed(decoder(4096), &rsv1_continuation)), 1002);
         let bad = compressed(opcode::BINARY, true, true, &[0xFF; 8]);
         assert_eq!(code(feed(decoder(4096), &bad)), 1007);
+    }
+
+    /// An unmasked frame, as a server sends it.
+    fn plain(op: u8, fin: bool, rsv1: bool, payload: &[u8]) -> Vec<u8> {
+        let mut head = [0u8; header::MAX_SERVER_HEADER];
+        let n = header::encode(op, payload.len(), &mut head);
+        if !fin {
+            head[0] &= 0x7F;
+        }
+        if rsv1 {
+            head[0] |= 0x40;
+        }
+        let mut out = head[..n].to_vec();
+        out.extend_from_slice(payload);
+        out
+    }
+
+    #[test]
+    fn a_client_decodes_server_frames_and_refuses_masked_ones() {
+        use crate::deflate::{self, Window};
+        use crate::offer;
+        let agreement = offer::accept_response(
+            [b"permessage-deflate; server_no_context_takeover".as_slice()],
+            true,
+        )
+        .expect("valid")
+        .expect("agreed");
+        let text = "a compressed fan-out frame from the server; ".repeat(40);
+        let compressed = deflate::deflate(text.as_bytes(), Window::Wide, 6).expect("shrinks");
+        let mut wire = plain(opcode::TEXT, false, false, b"hel");
+        wire.extend(plain(opcode::PING, true, false, b"p"));
+        wire.extend(plain(opcode::CONTINUATION, true, false, b"lo"));
+        wire.extend(plain(opcode::TEXT, true, true, &compressed));
+        wire.extend(plain(
+            opcode::CLOSE,
+            true,
+            false,
+            &[0x03, 0xE8, b'b', b'y', b'e'],
+        ));
+        let expected = vec![
+            Event::Message(Message::Ping(Bytes::from_static(b"p"))),
+            Event::Message(Message::Text("hello".into())),
+            Event::Message(Message::Text(text.clone())),
+            Event::Close(1000, "bye".into()),
+        ];
+        for chunk in [1, 5, wire.len()] {
+            let mut d = Decoder::client(1 << 20, Some(agreement.inflater()));
+            let mut out = Vec::new();
+            for part in wire.chunks(chunk) {
+                d.feed(part, &mut out);
+            }
+            assert_eq!(out, expected, "chunks of {chunk}");
+        }
+        let code = |d: &mut Decoder, wire: &[u8]| {
+            let mut out = Vec::new();
+            d.feed(wire, &mut out);
+            match out.last() {
+                Some(Event::Fail(code, _)) => *code,
+                other => panic!("{other:?}"),
+            }
+        };
+        let masked_frame = masked(opcode::TEXT, true, b"hi");
+        assert_eq!(code(&mut Decoder::client(1024, None), &masked_frame), 1002);
+        let big = plain(opcode::TEXT, true, true, &compressed);
+        let mut small = Decoder::client(text.len() - 1, Some(agreement.inflater()));
+        assert_eq!(code(&mut small, &big), 1009, "inflated past the limit");
+        assert_eq!(
+            code(&mut Decoder::client(1 << 20, None), &big),
+            1002,
+            "not agreed"
+        );
+        let masked_by_a_server = masked(opcode::PING, true, b"");
+        assert_eq!(
+            code(
+                &mut Decoder::new(1024),
+                &plain(opcode::PING, true, false, b"")
+            ),
+            1002
+        );
+        assert_eq!(
+            code(&mut Decoder::client(1024, None), &masked_by_a_server),
+            1002
+        );
     }
 
     #[test]

@@ -178,14 +178,15 @@ impl Agreed {
     }
 }
 
-/// One client offer of permessage-deflate, as parsed.
+/// One client offer of permessage-deflate (or a server's answer, which has
+/// the same parameters), as parsed.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-struct Offer {
-    server_no_context_takeover: bool,
-    client_no_context_takeover: bool,
-    server_max_window_bits: Option<u8>,
+pub(crate) struct Offer {
+    pub(crate) server_no_context_takeover: bool,
+    pub(crate) client_no_context_takeover: bool,
+    pub(crate) server_max_window_bits: Option<u8>,
     /// Present without a value: `Some(None)`.
-    client_max_window_bits: Option<Option<u8>>,
+    pub(crate) client_max_window_bits: Option<Option<u8>>,
 }
 
 /// Picks the first acceptable permessage-deflate offer from the
@@ -219,7 +220,7 @@ fn accept(offer: Offer, settings: &Compression) -> Option<Agreed> {
 
 /// Parses one extension of the list: `None` if it is not
 /// permessage-deflate or is malformed.
-fn parse_offer(extension: &[u8]) -> Option<Offer> {
+pub(crate) fn parse_offer(extension: &[u8]) -> Option<Offer> {
     let mut parts = split_outside_quotes(extension, b';');
     let name = parts.next()?.trim_ascii();
     if !name.eq_ignore_ascii_case(EXTENSION.as_bytes()) {
@@ -293,7 +294,7 @@ fn is_token(b: u8) -> bool {
 
 /// Splits on `sep` outside double-quoted strings; an unterminated quote
 /// runs to the end (and fails to parse later).
-fn split_outside_quotes(bytes: &[u8], sep: u8) -> impl Iterator<Item = &[u8]> {
+pub(crate) fn split_outside_quotes(bytes: &[u8], sep: u8) -> impl Iterator<Item = &[u8]> {
     let mut rest = Some(bytes);
     std::iter::from_fn(move || {
         let s = rest?;
@@ -350,7 +351,7 @@ pub fn deflate(payload: &[u8], window: Window, level: u32) -> Option<Vec<u8>> {
     deflated.ok().flatten()
 }
 
-fn deflate_with(compress: &mut Compress, payload: &[u8]) -> Option<Vec<u8>> {
+pub(crate) fn deflate_with(compress: &mut Compress, payload: &[u8]) -> Option<Vec<u8>> {
     let mut out = Vec::with_capacity(payload.len() / 2 + 64);
     let start = compress.total_in();
     loop {
@@ -402,9 +403,19 @@ pub struct Inflater {
 impl Inflater {
     /// The inflater for what was agreed.
     pub fn new(agreed: &Agreed) -> Self {
+        Self::with_window(
+            agreed.inflate_window_bits(),
+            !agreed.client_no_context_takeover,
+        )
+    }
+
+    /// An inflater for a peer compressing with at most `window_bits`
+    /// (raised to zlib's smallest, 9), keeping its window between messages
+    /// when `keep_context`.
+    pub(crate) fn with_window(window_bits: u8, keep_context: bool) -> Self {
         Inflater {
-            window_bits: agreed.inflate_window_bits(),
-            keep_context: !agreed.client_no_context_takeover,
+            window_bits: window_bits.clamp(9, 15),
+            keep_context,
             state: None,
             ended: false,
         }

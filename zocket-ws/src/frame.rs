@@ -23,8 +23,19 @@ pub mod opcode {
     pub const PONG: u8 = 0xA;
 }
 
+/// Which end of a connection this codec plays: a server decodes masked
+/// frames, a client unmasked ones, and each refuses the other kind with
+/// 1002 (RFC 6455, section 5.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// zocket's server, decoding a client's frames.
+    Server,
+    /// zocket's Rust client, decoding a server's frames.
+    Client,
+}
+
 /// A complete message (reassembled from its fragments) or a control frame
-/// from the client.
+/// from the peer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Message {
     /// A text message, checked to be UTF-8.
@@ -42,9 +53,10 @@ pub enum Message {
 pub enum Event {
     /// A complete message or a control frame.
     Message(Message),
-    /// The client's close frame, with its code (1005 when it had none).
-    Close(u16),
-    /// The client broke the protocol: close with this code and reason.
+    /// The peer's close frame, with its code (1005 when it had none) and
+    /// its reason (checked to be UTF-8).
+    Close(u16, String),
+    /// The peer broke the protocol: close with this code and reason.
     /// Nothing after it is decoded.
     Fail(u16, &'static str),
 }

@@ -1,9 +1,10 @@
-//! The frame header (RFC 6455, section 5.2): encoding the server's
-//! unmasked headers and parsing the client's masked ones.
+//! The frame header (RFC 6455, section 5.2): encoding unmasked (server)
+//! and masked (client) headers, and parsing either, as the [`Role`] that
+//! receives them expects.
 
 use zocket_core::close;
 
-use super::opcode;
+use super::{opcode, Role};
 
 /// Longest header of an unmasked (server) frame.
 pub const MAX_SERVER_HEADER: usize = 10;
@@ -27,8 +28,8 @@ pub fn encode(opcode: u8, len: usize, out: &mut [u8; MAX_SERVER_HEADER]) -> usiz
     }
 }
 
-/// Appends a masked frame, as a client sends it (for tests, the fuzzer's
-/// round trip and load generators).
+/// Appends a masked frame, as a client sends it (zocket's Rust client, and
+/// tests, the fuzzer's round trip and load generators).
 pub fn encode_masked(opcode: u8, fin: bool, payload: &[u8], mask: [u8; 4], out: &mut Vec<u8>) {
     let mut head = [0u8; MAX_SERVER_HEADER];
     let n = encode(opcode, payload.len(), &mut head);
@@ -43,7 +44,7 @@ pub fn encode_masked(opcode: u8, fin: bool, payload: &[u8], mask: [u8; 4], out: 
     super::mask::apply(&mut out[start..], mask);
 }
 
-/// A parsed client frame header.
+/// A parsed frame header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Header {
     /// The last frame of its message.
@@ -52,8 +53,9 @@ pub struct Header {
     pub compressed: bool,
     /// See [`opcode`].
     pub opcode: u8,
-    /// The client's masking key (client frames must be masked).
-    pub mask: [u8; 4],
+    /// The masking key: always present in a client's frame, never in a
+    /// server's.
+    pub mask: Option<[u8; 4]>,
     /// Payload bytes that follow the header.
     pub payload_len: u64,
     /// Header bytes, mask included.
@@ -71,13 +73,14 @@ impl Header {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Violation(pub u16, pub &'static str);
 
-/// Parses a client frame header from the start of `buf`: `Ok(None)` while
-/// incomplete. Refuses what the RFC forbids a client: reserved bits (RSV1
-/// is allowed on the first frame of a data message when permessage-deflate
-/// was negotiated, `deflate`; RSV2 and RSV3 never are), unknown opcodes,
-/// unmasked frames, fragmented or oversized control frames, and lengths
-/// with the top bit set.
-pub fn parse(buf: &[u8], deflate: bool) -> Result<Option<Header>, Violation> {
+/// Parses a frame header from the start of `buf`, received by `role`:
+/// `Ok(None)` while incomplete. Refuses what the RFC forbids the peer:
+/// reserved bits (RSV1 is allowed on the first frame of a data message
+/// when permessage-deflate was negotiated, `deflate`; RSV2 and RSV3 never
+/// are), unknown opcodes, unmasked client frames and masked server frames,
+/// fragmented or oversized control frames, and lengths with the top bit
+/// set.
+pub fn parse(buf: &[u8], deflate: bool, role: Role) -> Result<Option<Header>, Violation> {
     let [b0, b1, ..] = *buf else {
         return Ok(None);
     };
@@ -98,8 +101,15 @@ pub fn parse(buf: &[u8], deflate: bool) -> Result<Option<Header>, Violation> {
         | opcode::PONG => {}
         _ => return Err(Violation(close::PROTOCOL_ERROR, "unknown opcode")),
     }
-    if b1 & 0x80 == 0 {
-        return Err(Violation(close::PROTOCOL_ERROR, "unmasked client frame"));
+    let masked = b1 & 0x80 != 0;
+    match (role, masked) {
+        (Role::Server, false) => {
+            return Err(Violation(close::PROTOCOL_ERROR, "unmasked client frame"))
+        }
+        (Role::Client, true) => {
+            return Err(Violation(close::PROTOCOL_ERROR, "masked server frame"))
+        }
+        _ => {}
     }
     let (payload_len, len_bytes) = match b1 & 0x7F {
         126 => match buf.get(2..4) {
@@ -125,16 +135,23 @@ pub fn parse(buf: &[u8], deflate: bool) -> Result<Option<Header>, Violation> {
         return Err(Violation(close::PROTOCOL_ERROR, "invalid control frame"));
     }
     let mask_at = 2 + len_bytes;
-    let Some(m) = buf.get(mask_at..mask_at + 4) else {
+    let (mask, len) = if masked {
+        let Some(m) = buf.get(mask_at..mask_at + 4) else {
+            return Ok(None);
+        };
+        (Some([m[0], m[1], m[2], m[3]]), mask_at + 4)
+    } else if buf.len() < mask_at {
         return Ok(None);
+    } else {
+        (None, mask_at)
     };
     Ok(Some(Header {
         fin,
         compressed,
         opcode,
-        mask: [m[0], m[1], m[2], m[3]],
+        mask,
         payload_len,
-        len: mask_at + 4,
+        len,
     }))
 }
 
@@ -162,19 +179,52 @@ mod tests {
                 [9, 8, 7, 6],
                 &mut wire,
             );
-            let h = parse(&wire, false).expect("valid").expect("complete");
+            let h = parse(&wire, false, Role::Server)
+                .expect("valid")
+                .expect("complete");
             assert_eq!((h.fin, h.opcode, h.payload_len), (false, 2, len as u64));
-            assert_eq!(h.mask, [9, 8, 7, 6]);
+            assert_eq!(h.mask, Some([9, 8, 7, 6]));
             assert_eq!(h.len + len, wire.len());
             for cut in 0..h.len {
-                assert_eq!(parse(&wire[..cut], false), Ok(None), "cut at {cut}");
+                assert_eq!(
+                    parse(&wire[..cut], false, Role::Server),
+                    Ok(None),
+                    "cut at {cut}"
+                );
             }
         }
     }
 
     #[test]
+    fn parses_what_a_server_sends_and_refuses_masks() {
+        for len in [0usize, 5, 125, 126, 1000, 70_000] {
+            let mut head = [0u8; MAX_SERVER_HEADER];
+            let n = encode(opcode::TEXT, len, &mut head);
+            let h = parse(&head[..n], false, Role::Client)
+                .expect("valid")
+                .expect("complete");
+            assert_eq!((h.fin, h.opcode, h.payload_len), (true, 1, len as u64));
+            assert_eq!((h.mask, h.len), (None, n));
+            for cut in 0..n {
+                assert_eq!(parse(&head[..cut], false, Role::Client), Ok(None));
+            }
+        }
+        let mut masked = Vec::new();
+        encode_masked(opcode::TEXT, true, b"hi", [1, 2, 3, 4], &mut masked);
+        assert_eq!(
+            parse(&masked, false, Role::Client).map_err(|v| v.0),
+            Err(1002),
+            "a server may not mask"
+        );
+        assert_eq!(
+            parse(&[0xC1, 0x00], true, Role::Client).map(|h| h.map(|h| h.compressed)),
+            Ok(Some(true))
+        );
+    }
+
+    #[test]
     fn refuses_what_a_client_may_not_send() {
-        let code = |b: &[u8]| parse(b, false).map(|_| ()).unwrap_err().0;
+        let code = |b: &[u8]| parse(b, false, Role::Server).map(|_| ()).unwrap_err().0;
         assert_eq!(code(&[0x81, 0x01]), 1002, "unmasked");
         assert_eq!(code(&[0xC1, 0x81]), 1002, "rsv1 without permessage-deflate");
         assert_eq!(code(&[0xA1, 0x81]), 1002, "rsv2");
@@ -187,7 +237,7 @@ mod tests {
             1002,
             "top length bit"
         );
-        let deflate = |b: &[u8]| parse(b, true).map(|h| h.map(|h| h.compressed));
+        let deflate = |b: &[u8]| parse(b, true, Role::Server).map(|h| h.map(|h| h.compressed));
         assert_eq!(
             deflate(&[0xC1, 0x80, 0, 0, 0, 0]),
             Ok(Some(true)),

@@ -1,6 +1,6 @@
 //! zocket's RFC 6455 codec: pure functions and state machines over bytes,
 //! with no sockets, no async runtime and no framework types, so that every
-//! transport (zocket's accept loop, a router mounted under `axum::serve`, a
+//! transport (zocket's accept loop, the Rust client, a router mounted under `axum::serve`, a
 //! TLS stream) speaks exactly the same protocol and the decoder can be
 //! fuzzed on its own.
 //!
@@ -8,7 +8,10 @@
 //! ([`header`]), masking ([`mask`]), incremental UTF-8 checks ([`utf8`]),
 //! close frames ([`close`]), the decoder with its reassembly limits
 //! ([`decode`]), the opening handshake ([`handshake`]) and
-//! permessage-deflate ([`deflate`]).
+//! permessage-deflate ([`deflate`]); for the client side, the handshake's
+//! other half ([`client_handshake`]) and permessage-deflate's ([`offer`]).
+//! zocket's server and its Rust client both speak through this crate, so
+//! the two ends cannot disagree on the protocol.
 //!
 //! It is our own rather than tungstenite's because the server's fan-out
 //! path is the product: a frame is encoded once for all its recipients
@@ -29,6 +32,7 @@
 
 #![warn(missing_docs)]
 
+pub mod client_handshake;
 pub mod close;
 pub mod decode;
 pub mod deflate;
@@ -36,6 +40,7 @@ mod frame;
 pub mod handshake;
 pub mod header;
 pub mod mask;
+pub mod offer;
 pub mod utf8;
 
-pub use frame::{opcode, Event, Message, WireFrame};
+pub use frame::{opcode, Event, Message, Role, WireFrame};

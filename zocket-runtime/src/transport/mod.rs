@@ -191,7 +191,7 @@ impl Reader {
                 return false;
             }
             match tokio::time::timeout_at(until, self.next()).await {
-                Ok(Some(Event::Close(_))) => return true,
+                Ok(Some(Event::Close(..))) => return true,
                 Ok(Some(_)) => {}
                 Ok(None) | Err(_) => return false,
             }
