@@ -281,8 +281,8 @@ pub use ts_rs;
 #[cfg(feature = "client")]
 pub mod client {
     pub use zocket_client::{
-        Backoff, Call, CallError, Client, ClientBuilder, ClientConfig, CloseInfo, ConnectError,
-        HeaderTransport, Messages, SendError, State, Subscription,
+        Backoff, Call, CallError, Client, ClientBuilder, ClientCompression, ClientConfig,
+        CloseInfo, ConnectError, HeaderTransport, Messages, SendError, State, Subscription,
     };
 }
 

@@ -84,6 +84,57 @@ pub struct ClientConfig {
     /// a `handler_error` answer (PROTOCOL.md § 10), so the server's request
     /// fails at once instead of at its timeout.
     pub max_message_size: usize,
+    /// Largest message accepted from the server, in bytes (inflated, when
+    /// compressed); a larger one closes the connection with 1009 and the
+    /// client reconnects. Default 64 MiB, so that any message a zocket
+    /// server sends passes; lower it to bound what a server can make the
+    /// client buffer.
+    pub max_received_size: usize,
+    /// Offer permessage-deflate (RFC 7692) in the handshake; `None` to not
+    /// offer it. On by default, as browsers do: a server without
+    /// compression (zocket's default) declines and nothing changes, one
+    /// with it sends its large messages compressed, and the client
+    /// compresses its own from [`ClientCompression::min_size`] bytes.
+    pub compression: Option<ClientCompression>,
+}
+
+/// How the client compresses what it sends once the server agreed to
+/// permessage-deflate. The server's messages are inflated whatever these
+/// say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ClientCompression {
+    /// Messages with a shorter encoded frame go uncompressed (deflating a
+    /// few bytes costs more than it saves); default 128 bytes, the
+    /// server's default.
+    pub min_size: usize,
+    /// zlib level, 0 (none) to 9 (smallest); default 6.
+    pub level: u32,
+}
+
+impl Default for ClientCompression {
+    fn default() -> Self {
+        ClientCompression {
+            min_size: 128,
+            level: 6,
+        }
+    }
+}
+
+impl ClientCompression {
+    /// Sets [`min_size`](Self::min_size).
+    #[must_use]
+    pub fn min_size(mut self, bytes: usize) -> Self {
+        self.min_size = bytes;
+        self
+    }
+
+    /// Sets [`level`](Self::level) (capped at 9).
+    #[must_use]
+    pub fn level(mut self, level: u32) -> Self {
+        self.level = level.min(9);
+        self
+    }
 }
 
 impl Default for ClientConfig {
@@ -97,6 +148,8 @@ impl Default for ClientConfig {
             call_timeout: Duration::from_secs(10),
             max_pending_calls: 1024,
             max_message_size: 64 * 1024,
+            max_received_size: 64 << 20,
+            compression: Some(ClientCompression::default()),
         }
     }
 }

@@ -5,38 +5,27 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::{SinkExt, StreamExt};
-use tokio::net::TcpStream;
 use tokio::time::{sleep, timeout, Instant};
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::http::{HeaderName, HeaderValue};
-use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use tokio_tungstenite::tungstenite::protocol::CloseFrame;
-use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use zocket_core::Router;
+use zocket_ws::close::NO_STATUS;
+use zocket_ws::{Event, Message};
 
 use crate::client::{CloseInfo, Core, State};
 use crate::dispatch::Key;
 use crate::error::ConnectError;
 use crate::queue::Queued;
-
-pub(crate) type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+use crate::socket::{Options, Socket};
 
 pub(crate) async fn connect<R: Router>(core: &Core<R>) -> Result<Socket, ConnectError> {
     core.set_state(State::Connecting);
-    let mut request = core.url.as_str().into_client_request()?;
-    for (name, value) in &core.request_headers {
-        let name = HeaderName::from_bytes(name.as_bytes())
-            .map_err(|_| ConnectError::InvalidHeader(name.clone()))?;
-        let value = HeaderValue::from_str(value)
-            .map_err(|_| ConnectError::InvalidHeader(name.to_string()))?;
-        request.headers_mut().insert(name, value);
-    }
-    let attempt = tokio_tungstenite::connect_async(request);
+    let attempt = Socket::connect(Options {
+        url: &core.url,
+        headers: &core.request_headers,
+        compression: core.config.compression,
+        max_received_size: core.config.max_received_size,
+    });
     match timeout(core.config.connect_timeout, attempt).await {
-        Ok(Ok((socket, _response))) => Ok(socket),
-        Ok(Err(error)) => Err(error.into()),
+        Ok(result) => result,
         Err(_) => Err(ConnectError::Timeout),
     }
 }
@@ -124,17 +113,15 @@ async fn session<R: Router>(core: &Core<R>, socket: Socket) -> CloseInfo {
 
 async fn session_calls<R: Router>(
     core: &Core<R>,
-    socket: Socket,
+    mut socket: Socket,
     sent_calls: &mut Vec<Box<str>>,
 ) -> CloseInfo {
-    let (mut sink, mut stream) = socket.split();
     let mut batch: Vec<Queued> = Vec::new();
     let idle = core.config.idle_timeout;
     let mut last_heard = Instant::now();
     loop {
         tokio::select! {
             _ = core.queue.take_all(&mut batch) => {
-                let mut result = Ok(());
                 for queued in batch.drain(..) {
                     if let Some(id) = queued.rpc {
                         // Timed out while queued: never sent.
@@ -143,37 +130,41 @@ async fn session_calls<R: Router>(
                         }
                         sent_calls.push(id);
                     }
-                    result = sink.feed(Message::text(queued.frame)).await;
-                    if result.is_err() {
-                        break;
-                    }
+                    socket.text(&queued.frame);
                 }
                 if sent_calls.len() > 2 * core.config.max_pending_calls {
                     sent_calls.retain(|id| core.calls.contains(id));
                 }
-                if let Err(error) = result.and(sink.flush().await) {
+                if let Err(error) = socket.flush().await {
                     tracing::warn!(%error, "write failed; messages of this batch may be lost");
                     return CloseInfo { code: None, reason: error.to_string() };
                 }
             }
-            frame = stream.next() => {
+            event = socket.next() => {
                 last_heard = Instant::now();
-                match frame {
-                    Some(Ok(Message::Text(text))) => core.dispatch(text.as_str()),
-                    Some(Ok(Message::Ping(_))) => {
-                        // tungstenite queues the pong; flushing sends it.
-                        if sink.flush().await.is_err() {
+                match event {
+                    Some(Ok(Event::Message(Message::Text(text)))) => core.dispatch(&text),
+                    Some(Ok(Event::Message(Message::Ping(payload)))) => {
+                        socket.pong(&payload);
+                        if socket.flush().await.is_err() {
                             return CloseInfo { code: None, reason: "write failed".into() };
                         }
                     }
-                    Some(Ok(Message::Close(frame))) => {
-                        let _ = sink.flush().await;
-                        return match frame {
-                            Some(f) => CloseInfo { code: Some(f.code.into()), reason: f.reason.to_string() },
-                            None => CloseInfo { code: None, reason: String::new() },
-                        };
+                    Some(Ok(Event::Message(Message::Pong | Message::Binary(_)))) => {}
+                    Some(Ok(Event::Close(code, reason))) => {
+                        // Echo the close (RFC 6455, section 5.5.1); the
+                        // server then closes the TCP connection.
+                        socket.close(code, "");
+                        let _ = socket.flush().await;
+                        let code = (code != NO_STATUS).then_some(code);
+                        return CloseInfo { code, reason };
                     }
-                    Some(Ok(_)) => {}
+                    Some(Ok(Event::Fail(code, reason))) => {
+                        tracing::warn!(code, reason, "the server broke the WebSocket protocol; reconnecting");
+                        socket.close(code, reason);
+                        let _ = socket.flush().await;
+                        return CloseInfo { code: None, reason: format!("protocol error: {reason}") };
+                    }
                     Some(Err(error)) => return CloseInfo { code: None, reason: error.to_string() },
                     None => return CloseInfo { code: None, reason: "connection closed".into() },
                 }
@@ -188,17 +179,18 @@ async fn session_calls<R: Router>(
                 let closing = core.closed.load(Ordering::Acquire);
                 let reconnecting = core.reconnect_now.load(Ordering::Acquire);
                 if closing || reconnecting {
-                    let close = CloseFrame { code: CloseCode::Normal, reason: "".into() };
-                    let _ = sink.send(Message::Close(Some(close))).await;
-                    // Give the server a moment to answer the close.
-                    let _ = timeout(Duration::from_secs(2), async {
-                        while let Some(Ok(m)) = stream.next().await {
-                            if m.is_close() {
-                                break;
+                    socket.close(zocket_core::close::NORMAL, "");
+                    if socket.flush().await.is_ok() {
+                        // Give the server a moment to answer the close.
+                        let _ = timeout(Duration::from_secs(2), async {
+                            while let Some(Ok(event)) = socket.next().await {
+                                if matches!(event, Event::Close(..) | Event::Fail(..)) {
+                                    break;
+                                }
                             }
-                        }
-                    })
-                    .await;
+                        })
+                        .await;
+                    }
                     return CloseInfo { code: Some(1000), reason: String::new() };
                 }
             }

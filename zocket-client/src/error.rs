@@ -36,23 +36,22 @@ pub enum ConnectError {
     InvalidHeader(String),
     #[error("connect timed out")]
     Timeout,
-    #[error(transparent)]
-    WebSocket(#[from] Box<tokio_tungstenite::tungstenite::Error>),
-}
-
-impl From<tokio_tungstenite::tungstenite::Error> for ConnectError {
-    fn from(error: tokio_tungstenite::tungstenite::Error) -> Self {
-        match error {
-            tokio_tungstenite::tungstenite::Error::Http(response) => {
-                let status = response.status().as_u16();
-                let body = response
-                    .body()
-                    .as_deref()
-                    .map(|b| String::from_utf8_lossy(b).into_owned())
-                    .unwrap_or_default();
-                ConnectError::Rejected { status, body }
-            }
-            other => ConnectError::WebSocket(Box::new(other)),
-        }
-    }
+    /// The URL is not a `ws://` URL this client can connect to.
+    #[error("invalid WebSocket URL `{0}`: expected ws://host[:port][/path]")]
+    InvalidUrl(String),
+    /// A `wss://` URL: the client speaks plain `ws://` only. Terminate TLS
+    /// in front of it (a local proxy) or connect to a `ws://` endpoint.
+    #[error("`wss://` is not supported: this client speaks plain ws:// only")]
+    TlsUnsupported,
+    /// Connecting, writing the request or reading the answer failed.
+    #[error("connection failed: {0}")]
+    Io(#[from] std::io::Error),
+    /// The answer to the upgrade request is not a valid HTTP response head
+    /// (or is over 16 KiB).
+    #[error("the server's answer is not a valid HTTP response: {0}")]
+    BadResponse(String),
+    /// The server answered `101` but the WebSocket handshake does not hold
+    /// (wrong accept key, a subprotocol or extension that was not offered).
+    #[error("WebSocket handshake failed: {0}")]
+    Handshake(#[from] zocket_ws::client_handshake::ResponseError),
 }

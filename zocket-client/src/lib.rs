@@ -8,10 +8,11 @@ mod conn;
 mod dispatch;
 mod error;
 mod queue;
+mod socket;
 
 pub use call::Call;
 pub use client::{Client, ClientBuilder, ClientRouter, CloseInfo, Core, Messages, State};
-pub use config::{Backoff, ClientConfig, HeaderTransport};
+pub use config::{Backoff, ClientCompression, ClientConfig, HeaderTransport};
 pub use dispatch::Subscription;
 pub use error::{ConnectError, SendError};
 pub use zocket_core::error::{ErrorCode, ErrorPayload};
