@@ -1,8 +1,9 @@
 //! permessage-deflate (RFC 7692) end to end: a server with
 //! `Config::compression` on, raw clients that offer the extension and speak
 //! the wire format themselves (deflating with flate2 directly, not through
-//! zocket's codec), and zocket's Rust client, which does not offer it
-//! (tungstenite has no permessage-deflate) and must be unaffected.
+//! zocket's codec), and zocket's Rust client, which offers it by default
+//! (through zocket's codec): compressed when both ends agree, plain when
+//! either does not, counted on the wire by a proxy.
 
 mod hardening_support;
 
@@ -14,7 +15,9 @@ use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
+use zocket::client::{ClientCompression, ClientConfig, CloseInfo, State};
 use zocket::{Compression, Config};
+use zocket_tests::proxy::Proxy;
 
 const OFFER: &str = "permessage-deflate; client_max_window_bits";
 const ANSWER: &str = "permessage-deflate; server_no_context_takeover";
@@ -249,16 +252,19 @@ async fn compressed_both_ways_and_a_fan_out_frame_compressed_once() {
         ),
         "the first offer the server can honour"
     );
-    // The Rust client offers nothing and gets plain frames.
-    let bob = app::Client::connect(
-        server.url(),
-        app::Headers {
+    // A Rust client that offers nothing gets plain frames.
+    let bob = app::Client::builder(server.url())
+        .headers(app::Headers {
             user_name: "bob".into(),
             token: String::new(),
-        },
-    )
-    .await
-    .expect("connect");
+        })
+        .config(ClientConfig {
+            compression: None,
+            ..ClientConfig::default()
+        })
+        .connect()
+        .await
+        .expect("connect");
     let (tx, mut bob_said) = mpsc::unbounded_channel();
     let _listener = bob
         .on()
@@ -394,4 +400,256 @@ async fn off_by_default_no_extension_even_when_offered() {
     raw.send_frame(0x1, true, &compress(&mut deflate, ping.as_bytes()))
         .await;
     assert_eq!(raw.close_code().await, 1002);
+}
+
+/// A Rust client through a counting proxy, joined to room `r`, with its
+/// `room.said` messages in a channel.
+struct Rust {
+    client: app::Client,
+    said: mpsc::UnboundedReceiver<(u64, String)>,
+    /// `room.joined`: once per connection, as `on_open` rejoins.
+    joined: mpsc::UnboundedReceiver<String>,
+    closes: mpsc::UnboundedReceiver<CloseInfo>,
+    proxy: Proxy,
+}
+
+impl Rust {
+    async fn join(server: &Server, config: ClientConfig) -> Rust {
+        let proxy = Proxy::start(server.addr).await;
+        let client = app::Client::builder(proxy.url())
+            .headers(app::Headers {
+                user_name: "rust".into(),
+                token: String::new(),
+            })
+            .config(config)
+            .connect()
+            .await
+            .expect("connect");
+        let (tx, said) = mpsc::unbounded_channel();
+        client
+            .on()
+            .room()
+            .said(move |m| drop(tx.send((m.seq, m.pad.clone()))));
+        let (tx, closes) = mpsc::unbounded_channel();
+        client.on_close(move |info| drop(tx.send(info.clone())));
+        let (tx, mut joined) = mpsc::unbounded_channel();
+        let rejoin = client.clone();
+        client.on_open(move || {
+            let _ = rejoin.send().room().join(app::room::Join {
+                room_id: "r".into(),
+            });
+        });
+        client
+            .on()
+            .room()
+            .joined(move |m| drop(tx.send(m.room_id.clone())));
+        assert_eq!(recv(&mut joined).await, "r");
+        Rust {
+            client,
+            said,
+            joined,
+            closes,
+            proxy,
+        }
+    }
+
+    fn say(&self, seq: u64, pad: &str) {
+        self.client
+            .send()
+            .room()
+            .say(app::room::Say {
+                room_id: "r".into(),
+                seq,
+                pad: pad.to_owned(),
+            })
+            .expect("send");
+    }
+}
+
+/// A raw client without compression in room `r`, to see what the Rust
+/// client's messages became on the server.
+async fn plain_member(server: &Server) -> Raw {
+    let mut raw = Raw::connect(server, None).await;
+    raw.send_frame(
+        0x1,
+        false,
+        json!({"type":"room.join","payload":{"roomId":"r"}})
+            .to_string()
+            .as_bytes(),
+    )
+    .await;
+    assert_eq!(raw.json().await.1["type"], "room.joined");
+    raw
+}
+
+fn said_pad(value: &Value) -> (u64, String) {
+    assert_eq!(value["type"], "room.said", "{value}");
+    let payload = &value["payload"];
+    (
+        payload["seq"].as_u64().expect("seq"),
+        payload["pad"].as_str().expect("pad").to_owned(),
+    )
+}
+
+#[tokio::test]
+async fn the_rust_client_compresses_both_ways_when_the_server_agrees() {
+    let server = Server::start(compressing()).await;
+    let mut rust = Rust::join(&server, ClientConfig::default()).await;
+    let mut alice = plain_member(&server).await;
+
+    // Out: the client's message, deflated on the wire, reaches the room
+    // intact; in: the fan-out frame comes back compressed.
+    let pad = "the rust client compresses what it sends; ".repeat(400);
+    let (up, down) = rust.proxy.bytes();
+    rust.say(1, &pad);
+    let (compressed, value) = alice.json().await;
+    assert!(!compressed, "alice offered nothing");
+    assert_eq!(said_pad(&value), (1, pad.clone()));
+    assert_eq!(recv(&mut rust.said).await, (1, pad.clone()));
+    let (up2, down2) = rust.proxy.bytes();
+    assert!(
+        (up2 - up) * 10 < pad.len() as u64,
+        "{} bytes sent for a {}-byte message",
+        up2 - up,
+        pad.len()
+    );
+    assert!(
+        (down2 - down) * 10 < pad.len() as u64,
+        "{} bytes received for a {}-byte message",
+        down2 - down,
+        pad.len()
+    );
+
+    // A burst of fan-out frames from another member, and a short message
+    // (under min_size, sent plain) between compressed ones.
+    alice
+        .send_frame(
+            0x1,
+            false,
+            json!({"type":"room.blast","payload":{"roomId":"r","count":5,"size":20000}})
+                .to_string()
+                .as_bytes(),
+        )
+        .await;
+    for seq in 0..5 {
+        assert_eq!(recv(&mut rust.said).await, (seq, "x".repeat(20000)));
+    }
+    let (_, down3) = rust.proxy.bytes();
+    assert!(down3 - down2 < 20000, "{} bytes for 100 KB", down3 - down2);
+    rust.say(2, "short");
+    assert_eq!(said_pad(&alice.json().await.1), (2, "short".into()));
+    assert_eq!(recv(&mut rust.said).await, (2, "short".into()));
+    rust.say(3, &pad);
+    assert_eq!(said_pad(&alice.json().await.1), (3, pad.clone()));
+    assert_eq!(recv(&mut rust.said).await, (3, pad.clone()));
+}
+
+#[tokio::test]
+async fn a_compressed_message_past_the_clients_limit_is_refused_and_the_client_reconnects() {
+    let server = Server::start(compressing()).await;
+    let config = ClientConfig {
+        max_received_size: 16 * 1024,
+        ..ClientConfig::default()
+    };
+    let mut rust = Rust::join(&server, config).await;
+    let mut alice = plain_member(&server).await;
+    // 1 MB of `x`: a few KB on the wire, inflated by the client only up
+    // to its limit.
+    alice
+        .send_frame(
+            0x1,
+            false,
+            json!({"type":"room.blast","payload":{"roomId":"r","count":1,"size":1_000_000}})
+                .to_string()
+                .as_bytes(),
+        )
+        .await;
+    let closed = recv(&mut rust.closes).await;
+    assert_eq!(
+        closed,
+        CloseInfo {
+            code: None,
+            reason: "message too big (closed with 1009)".into()
+        }
+    );
+    assert!(
+        rust.proxy.bytes().1 < 64 * 1024,
+        "the bomb was small on the wire"
+    );
+    // Back (after the first backoff delay), rejoined by on_open, and
+    // messages under the limit pass.
+    let rejoined = tokio::time::timeout(WAIT * 3, rust.joined.recv())
+        .await
+        .expect("reconnected in time");
+    assert_eq!(rejoined.as_deref(), Some("r"));
+    assert_eq!(rust.client.state(), State::Open);
+    let pad = "y".repeat(10_000);
+    rust.say(7, &pad);
+    assert_eq!(recv(&mut rust.said).await, (7, pad.clone()));
+    assert_eq!(said_pad(&alice.json().await.1), (7, pad));
+}
+
+#[tokio::test]
+async fn the_rust_client_speaks_plain_to_a_server_without_compression() {
+    let server = Server::start(Config::default()).await;
+    let mut rust = Rust::join(&server, ClientConfig::default()).await;
+    let mut alice = plain_member(&server).await;
+    let pad = "offered, declined, sent plain; ".repeat(400);
+    let (up, down) = rust.proxy.bytes();
+    rust.say(1, &pad);
+    assert_eq!(said_pad(&alice.json().await.1), (1, pad.clone()));
+    assert_eq!(recv(&mut rust.said).await, (1, pad.clone()));
+    let (up2, down2) = rust.proxy.bytes();
+    assert!(up2 - up > pad.len() as u64, "sent plain: {}", up2 - up);
+    assert!(
+        down2 - down > pad.len() as u64,
+        "received plain: {}",
+        down2 - down
+    );
+}
+
+#[tokio::test]
+async fn a_rust_client_without_compression_gets_plain_frames_from_a_compressing_server() {
+    let server = Server::start(compressing()).await;
+    let config = ClientConfig {
+        compression: None,
+        ..ClientConfig::default()
+    };
+    let mut rust = Rust::join(&server, config).await;
+    let mut alice = plain_member(&server).await;
+    let pad = "not offered, so never compressed; ".repeat(400);
+    let (up, down) = rust.proxy.bytes();
+    rust.say(1, &pad);
+    assert_eq!(said_pad(&alice.json().await.1), (1, pad.clone()));
+    assert_eq!(recv(&mut rust.said).await, (1, pad.clone()));
+    let (up2, down2) = rust.proxy.bytes();
+    assert!(up2 - up > pad.len() as u64, "sent plain: {}", up2 - up);
+    assert!(
+        down2 - down > pad.len() as u64,
+        "received plain: {}",
+        down2 - down
+    );
+}
+
+#[tokio::test]
+async fn a_client_may_compress_none_of_its_own_messages_and_still_inflate_the_servers() {
+    let pad = "sent plain, received compressed; ".repeat(400);
+    let server = Server::start(compressing()).await;
+    let config = ClientConfig {
+        compression: Some(ClientCompression::default().min_size(usize::MAX)),
+        ..ClientConfig::default()
+    };
+    let mut rust = Rust::join(&server, config).await;
+    let mut alice = plain_member(&server).await;
+    let (up, down) = rust.proxy.bytes();
+    rust.say(1, &pad);
+    assert_eq!(said_pad(&alice.json().await.1), (1, pad.clone()));
+    assert_eq!(recv(&mut rust.said).await, (1, pad.clone()));
+    let (up2, down2) = rust.proxy.bytes();
+    assert!(up2 - up > pad.len() as u64, "sent plain: {}", up2 - up);
+    assert!(
+        (down2 - down) * 10 < pad.len() as u64,
+        "received compressed: {}",
+        down2 - down
+    );
 }

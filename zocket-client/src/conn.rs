@@ -163,7 +163,7 @@ async fn session_calls<R: Router>(
                         tracing::warn!(code, reason, "the server broke the WebSocket protocol; reconnecting");
                         socket.close(code, reason);
                         let _ = socket.flush().await;
-                        return CloseInfo { code: None, reason: format!("protocol error: {reason}") };
+                        return CloseInfo { code: None, reason: format!("{reason} (closed with {code})") };
                     }
                     Some(Err(error)) => return CloseInfo { code: None, reason: error.to_string() },
                     None => return CloseInfo { code: None, reason: "connection closed".into() },
