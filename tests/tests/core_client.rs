@@ -148,3 +148,34 @@ async fn reconnect_and_close() {
     assert!(matches!(ping(&client, "x"), Err(SendError::Closed)));
     server.handle.wait_connections(0).await;
 }
+
+/// The client speaks plain `ws://` only: `wss://` and other schemes are
+/// refused before any connection, with errors that say why; a port nobody
+/// listens on is an I/O error.
+#[tokio::test]
+async fn urls_it_cannot_connect_to_are_typed_errors() {
+    use zocket::client::ConnectError;
+    let err = |url: &str| {
+        let url = url.to_owned();
+        async move {
+            match app::Client::connect(url, headers("u")).await {
+                Ok(_) => panic!("connected"),
+                Err(error) => error,
+            }
+        }
+    };
+    let tls = err("wss://127.0.0.1:1/").await;
+    assert!(matches!(tls, ConnectError::TlsUnsupported), "{tls:?}");
+    assert!(tls.to_string().contains("wss://"), "{tls}");
+    let http = err("http://127.0.0.1:1/").await;
+    assert!(matches!(http, ConnectError::InvalidUrl(_)), "{http:?}");
+    // A port that was just free: nothing listens there.
+    let free = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let refused = err(&format!("ws://{free}/")).await;
+    assert!(matches!(refused, ConnectError::Io(_)), "{refused:?}");
+    assert!(refused.to_string().starts_with("connection failed: "), "{refused}");
+}
