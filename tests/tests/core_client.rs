@@ -177,5 +177,8 @@ async fn urls_it_cannot_connect_to_are_typed_errors() {
         .unwrap();
     let refused = err(&format!("ws://{free}/")).await;
     assert!(matches!(refused, ConnectError::Io(_)), "{refused:?}");
-    assert!(refused.to_string().starts_with("connection failed: "), "{refused}");
+    assert!(
+        refused.to_string().starts_with("connection failed: "),
+        "{refused}"
+    );
 }

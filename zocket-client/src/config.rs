@@ -101,6 +101,18 @@ pub struct ClientConfig {
 /// How the client compresses what it sends once the server agreed to
 /// permessage-deflate. The server's messages are inflated whatever these
 /// say.
+///
+/// ```
+/// use zocket_client::{ClientCompression, ClientConfig};
+///
+/// // Compress only messages of 1 KiB or more; `compression: None` would
+/// // not offer the extension at all.
+/// let config = ClientConfig {
+///     compression: Some(ClientCompression::default().min_size(1024)),
+///     ..ClientConfig::default()
+/// };
+/// assert_eq!(config.compression.map(|c| c.min_size), Some(1024));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ClientCompression {
