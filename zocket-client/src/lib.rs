@@ -1,5 +1,9 @@
 //! zocket's typed Rust client on tokio. Use it through the `zocket` crate
 //! with a router's generated `Client` alias.
+//!
+//! It speaks WebSocket through `zocket-ws`, the codec the server speaks
+//! (`socket.rs`): plain `ws://` only (put TLS in a proxy in front), with
+//! permessage-deflate offered by default (`ClientConfig::compression`).
 
 mod call;
 mod client;
