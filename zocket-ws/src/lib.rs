@@ -17,7 +17,9 @@
 //! path is the product: a frame is encoded once for all its recipients
 //! ([`WireFrame`]) and an idle connection holds no read buffer (the decoder
 //! keeps only an incomplete frame), which took idle memory from 136.5 KB to
-//! 3.0 KB per connection (BENCHMARKS.md, "Idle memory").
+//! 3.0 KB per connection (BENCHMARKS.md, "Idle memory"); and because no
+//! released tungstenite implements permessage-deflate, which the Rust
+//! client needs to speak to a compressing server.
 //!
 //! ```
 //! use zocket_ws::{decode::Decoder, header::encode_masked, opcode, Event, Message};
