@@ -18,6 +18,25 @@ pub(crate) trait Local: Send + Sync + 'static {
     fn snapshot(&self) -> Vec<(String, Vec<ClientId>)>;
 }
 
+/// Never instantiated: the type behind [`LocalNode::detached`]'s empty
+/// weak handle.
+struct Detached;
+
+impl Local for Detached {
+    fn deliver(&self, _: &Inbound) -> Delivery {
+        Delivery::default()
+    }
+    fn members(&self, _: &str) -> Vec<ClientId> {
+        Vec::new()
+    }
+    fn has_room(&self, _: &str) -> bool {
+        false
+    }
+    fn snapshot(&self) -> Vec<(String, Vec<ClientId>)> {
+        Vec::new()
+    }
+}
+
 /// The local side of a node, as its adapter sees it. Holds the server
 /// weakly: a dropped server makes every call a no-op.
 #[derive(Clone)]
@@ -28,6 +47,14 @@ pub struct LocalNode {
 impl LocalNode {
     pub(crate) fn new(local: Weak<dyn Local>) -> Self {
         LocalNode { local }
+    }
+
+    /// A node that is not (or no longer) there: what an adapter sees
+    /// before it is bound.
+    pub(crate) fn detached() -> Self {
+        LocalNode {
+            local: Weak::<Detached>::new(),
+        }
     }
 
     /// Delivers a send from another node to this node's connections only
@@ -135,5 +162,12 @@ mod tests {
         assert!(node.members("lobby").is_empty());
         assert!(!node.has_room("lobby"));
         assert!(node.snapshot().is_empty());
+    }
+
+    #[test]
+    fn a_detached_node_is_not_alive() {
+        let node = LocalNode::detached();
+        assert!(!node.is_alive());
+        assert!(node.members("lobby").is_empty());
     }
 }
