@@ -175,7 +175,7 @@ impl Session {
 }
 
 impl zocket_runtime::cluster::Session<Redis> for Session {
-    async fn recv(&mut self, cx: &Context<Redis>) -> Result<(), Failure> {
+    async fn recv(&mut self, cx: &Arc<Context<Redis>>) -> Result<(), Failure> {
         let Some(push) = self.pushes.recv().await else {
             return Err(Failure::lost("push channel closed"));
         };
@@ -188,19 +188,19 @@ impl zocket_runtime::cluster::Session<Redis> for Session {
         Ok(())
     }
 
-    async fn apply(&mut self, cx: &Context<Redis>, ops: &mut Vec<Op>) -> Result<u64, Failure> {
+    async fn apply(&mut self, cx: &Arc<Context<Redis>>, ops: &mut Vec<Op>) -> Result<u64, Failure> {
         self.run(cx, ops).await.map_err(Failure::lost)
     }
 
-    async fn heartbeat(&mut self, cx: &Context<Redis>) -> Result<(), Failure> {
+    async fn heartbeat(&mut self, cx: &Arc<Context<Redis>>) -> Result<(), Failure> {
         self.beat(cx).await.map_err(Failure::lost)
     }
 
-    async fn resync(&mut self, cx: &Context<Redis>) -> Result<(), Failure> {
+    async fn resync(&mut self, cx: &Arc<Context<Redis>>) -> Result<(), Failure> {
         self.register(cx).await.map_err(Failure::lost)
     }
 
-    async fn leave(&mut self, cx: &Context<Redis>) -> Result<(), Failure> {
+    async fn leave(&mut self, cx: &Arc<Context<Redis>>) -> Result<(), Failure> {
         registry::deregister(&mut self.conn, &cx.bus().keys, cx.node())
             .await
             .map_err(Failure::lost)

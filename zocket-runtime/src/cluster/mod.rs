@@ -90,11 +90,12 @@ pub trait Bus: Sized + Send + Sync + 'static {
 
 /// One connection to the bus, driven by the worker.
 pub trait Session<B: Bus>: Send {
-    /// Waits for what the bus pushes on this connection and hands sends to
-    /// [`Context::receive`]; returns only when the connection broke.
+    /// Waits for the next thing the bus pushes on this connection and
+    /// hands a send to [`Context::receive`]; returns after each (so ops
+    /// are not held up), an error when the connection broke.
     /// Buses that read subscriptions in tasks of their own keep the default,
     /// which never returns.
-    fn recv(&mut self, cx: &Context<B>) -> impl Future<Output = Result<(), Failure>> + Send {
+    fn recv(&mut self, cx: &Arc<Context<B>>) -> impl Future<Output = Result<(), Failure>> + Send {
         let _ = cx;
         std::future::pending()
     }
@@ -104,22 +105,22 @@ pub trait Session<B: Bus>: Send {
     /// whoever sees the member also reaches it.
     fn apply(
         &mut self,
-        cx: &Context<B>,
+        cx: &Arc<Context<B>>,
         ops: &mut Vec<Op>,
     ) -> impl Future<Output = Result<u64, Failure>> + Send;
 
     /// Tells the others this node is alive (every
     /// [`ClusterConfig::heartbeat`]).
-    fn heartbeat(&mut self, cx: &Context<B>) -> impl Future<Output = Result<(), Failure>> + Send;
+    fn heartbeat(&mut self, cx: &Arc<Context<B>>) -> impl Future<Output = Result<(), Failure>> + Send;
 
     /// Rebuilds the bus' view of this node from local state, after a full
     /// queue lost membership changes ([`Overflow::Resync`]).
-    fn resync(&mut self, cx: &Context<B>) -> impl Future<Output = Result<(), Failure>> + Send {
+    fn resync(&mut self, cx: &Arc<Context<B>>) -> impl Future<Output = Result<(), Failure>> + Send {
         let _ = cx;
         std::future::ready(Ok(()))
     }
 
     /// Leaves the cluster on graceful shutdown, after every queued op: the
     /// others forget this node at once instead of at its heartbeat timeout.
-    fn leave(&mut self, cx: &Context<B>) -> impl Future<Output = Result<(), Failure>> + Send;
+    fn leave(&mut self, cx: &Arc<Context<B>>) -> impl Future<Output = Result<(), Failure>> + Send;
 }

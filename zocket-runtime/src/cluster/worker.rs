@@ -82,7 +82,7 @@ async fn serve<B: Bus>(
 /// Runs a batch in order; true when it held the close (what follows it is
 /// not run: nothing is queued after a close but a racing send).
 async fn apply<B: Bus>(
-    cx: &Context<B>,
+    cx: &Arc<Context<B>>,
     session: &mut B::Session,
     batch: &mut Vec<Queued>,
     ops: &mut Vec<Op>,
@@ -213,12 +213,12 @@ mod tests {
     }
 
     impl Session<TestBus> for TestSession {
-        async fn recv(&mut self, _: &Context<TestBus>) -> Result<(), Failure> {
+        async fn recv(&mut self, _: &Arc<Context<TestBus>>) -> Result<(), Failure> {
             self.0 .0.break_link.notified().await;
             Err(Failure::lost("link broken"))
         }
 
-        async fn apply(&mut self, _: &Context<TestBus>, ops: &mut Vec<Op>) -> Result<u64, Failure> {
+        async fn apply(&mut self, _: &Arc<Context<TestBus>>, ops: &mut Vec<Op>) -> Result<u64, Failure> {
             let mut published = 0;
             for op in ops.drain(..) {
                 match op {
@@ -237,12 +237,12 @@ mod tests {
             Ok(published)
         }
 
-        async fn heartbeat(&mut self, _: &Context<TestBus>) -> Result<(), Failure> {
+        async fn heartbeat(&mut self, _: &Arc<Context<TestBus>>) -> Result<(), Failure> {
             self.0.log("beat");
             Ok(())
         }
 
-        async fn leave(&mut self, _: &Context<TestBus>) -> Result<(), Failure> {
+        async fn leave(&mut self, _: &Arc<Context<TestBus>>) -> Result<(), Failure> {
             self.0.log("bye");
             Ok(())
         }
