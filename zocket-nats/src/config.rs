@@ -67,7 +67,10 @@ mod tests {
     fn prefixes_that_are_not_subject_tokens_are_refused() {
         for prefix in ["", ".app", "app.", "a..b", "a b", "a*", "a>", "ä"] {
             assert!(
-                matches!(check(&NatsConfig::new(URL).prefix(prefix)), Err(NatsAdapterError::Prefix)),
+                matches!(
+                    check(&NatsConfig::new(URL).prefix(prefix)),
+                    Err(NatsAdapterError::Prefix)
+                ),
                 "{prefix:?}"
             );
         }

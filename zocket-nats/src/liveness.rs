@@ -80,7 +80,10 @@ pub(crate) async fn read(cx: Arc<Context<Nats>>, client: Client, mut subscriber:
         if new {
             tracing::info!(%node, "node joined the cluster");
             let _ = client
-                .publish(cx.bus().subjects.heartbeat.clone(), self::beat(cx.node(), false))
+                .publish(
+                    cx.bus().subjects.heartbeat.clone(),
+                    self::beat(cx.node(), false),
+                )
                 .await;
         }
     }

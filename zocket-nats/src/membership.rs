@@ -90,7 +90,11 @@ pub(crate) async fn query(cx: &Context<Nats>, room: &str) -> Result<Vec<ClientId
 }
 
 /// What this node answers to a query for the room named by `payload`.
-fn answer(node: &NodeId, members: impl FnOnce(&str) -> Vec<ClientId>, payload: &[u8]) -> Option<Bytes> {
+fn answer(
+    node: &NodeId,
+    members: impl FnOnce(&str) -> Vec<ClientId>,
+    payload: &[u8],
+) -> Option<Bytes> {
     let room = std::str::from_utf8(payload).ok()?;
     let answer = Answer {
         n: node.to_string(),
@@ -106,7 +110,8 @@ pub(crate) async fn serve(cx: Arc<Context<Nats>>, client: Client, mut subscriber
         let Some(reply) = message.reply else {
             continue;
         };
-        let Some(payload) = answer(cx.node(), |room| cx.local().members(room), &message.payload) else {
+        let Some(payload) = answer(cx.node(), |room| cx.local().members(room), &message.payload)
+        else {
             AdapterMetrics::incr(&cx.metrics().bad_messages);
             continue;
         };

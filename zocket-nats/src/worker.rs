@@ -121,7 +121,10 @@ impl Session {
     async fn beat(&self, cx: &Context<Nats>, bye: bool) {
         let _ = self
             .client
-            .publish(cx.bus().subjects.heartbeat.clone(), liveness::beat(cx.node(), bye))
+            .publish(
+                cx.bus().subjects.heartbeat.clone(),
+                liveness::beat(cx.node(), bye),
+            )
             .await;
     }
 }

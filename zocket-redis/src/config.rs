@@ -92,7 +92,9 @@ mod tests {
             Err(RedisAdapterError::Prefix)
         ));
         assert!(matches!(
-            client(&RedisConfig::new(URL).heartbeat(Duration::from_secs(2), Duration::from_secs(1))),
+            client(
+                &RedisConfig::new(URL).heartbeat(Duration::from_secs(2), Duration::from_secs(1))
+            ),
             Err(RedisAdapterError::Heartbeat)
         ));
         assert!(matches!(

@@ -69,7 +69,13 @@ pub(crate) fn join(pipe: &mut Pipeline, keys: &Keys, node: &NodeId, room: &str, 
 }
 
 /// Adds to `pipe` that `client` of `node` left `room`.
-pub(crate) fn leave(pipe: &mut Pipeline, keys: &Keys, node: &NodeId, room: &str, client: &ClientId) {
+pub(crate) fn leave(
+    pipe: &mut Pipeline,
+    keys: &Keys,
+    node: &NodeId,
+    room: &str,
+    client: &ClientId,
+) {
     pipe.hdel(keys.room(room), client.as_str()).ignore();
     pipe.srem(keys.owned(node), owned_entry(client, room))
         .ignore();
@@ -95,7 +101,10 @@ pub(crate) async fn renew(
 }
 
 /// Drops every node whose liveness expired; how many.
-pub(crate) async fn collect_dead(conn: &mut MultiplexedConnection, keys: &Keys) -> RedisResult<i64> {
+pub(crate) async fn collect_dead(
+    conn: &mut MultiplexedConnection,
+    keys: &Keys,
+) -> RedisResult<i64> {
     COLLECT_DEAD.arg(&keys.base).invoke_async(conn).await
 }
 
@@ -156,11 +165,7 @@ mod tests {
             return;
         };
         let keys = Keys::new(&format!("registry-test-{}", std::process::id()));
-        let (a, b, asker) = (
-            NodeId::generate(),
-            NodeId::generate(),
-            NodeId::generate(),
-        );
+        let (a, b, asker) = (NodeId::generate(), NodeId::generate(), NodeId::generate());
         let alive = Duration::from_secs(30);
         let mut pipe = redis::pipe();
         write_node(
@@ -168,17 +173,24 @@ mod tests {
             &keys,
             &a,
             alive,
-            &[("a room".into(), vec![ClientId::from("client_a1"), ClientId::from("client_a2")])],
+            &[(
+                "a room".into(),
+                vec![ClientId::from("client_a1"), ClientId::from("client_a2")],
+            )],
         );
         // `b` crashed: registered with a member, its liveness key gone.
         pipe.sadd(&keys.nodes, b.as_str()).ignore();
         join(&mut pipe, &keys, &b, "a room", &ClientId::from("client_b"));
         pipe.exec_async(&mut conn).await.expect("written");
 
-        let seen = members(&mut conn, &keys, &asker, "a room").await.expect("query");
+        let seen = members(&mut conn, &keys, &asker, "a room")
+            .await
+            .expect("query");
         assert_eq!(sorted(seen), ["client_a1", "client_a2"]);
         // The asker's own members are not reported.
-        let own = members(&mut conn, &keys, &a, "a room").await.expect("query");
+        let own = members(&mut conn, &keys, &a, "a room")
+            .await
+            .expect("query");
         assert!(own.is_empty());
 
         assert_eq!(collect_dead(&mut conn, &keys).await.expect("collected"), 1);
@@ -193,10 +205,14 @@ mod tests {
         leave(&mut pipe, &keys, &a, "a room", &ClientId::from("client_a2"));
         pipe.exec_async(&mut conn).await.expect("left");
         assert!(renew(&mut conn, &keys, &a, alive).await.expect("renewed"));
-        let seen = members(&mut conn, &keys, &asker, "a room").await.expect("query");
+        let seen = members(&mut conn, &keys, &asker, "a room")
+            .await
+            .expect("query");
         assert_eq!(sorted(seen), ["client_a1"]);
 
-        deregister(&mut conn, &keys, &a).await.expect("deregistered");
+        deregister(&mut conn, &keys, &a)
+            .await
+            .expect("deregistered");
         let left: Vec<String> = redis::cmd("KEYS")
             .arg(format!("{}*", keys.base))
             .query_async(&mut conn)
@@ -204,5 +220,4 @@ mod tests {
             .expect("keys");
         assert!(left.is_empty(), "left behind: {left:?}");
     }
-
 }

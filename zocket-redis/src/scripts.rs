@@ -34,7 +34,11 @@ mod tests {
         let shared = include_str!("scripts/drop_node_fn.lua");
         assert!(shared.trim_end().ends_with("end"));
         // Distinct scripts, so distinct hashes for EVALSHA.
-        let hashes = [MEMBERS.get_hash(), DROP_NODE.get_hash(), COLLECT_DEAD.get_hash()];
+        let hashes = [
+            MEMBERS.get_hash(),
+            DROP_NODE.get_hash(),
+            COLLECT_DEAD.get_hash(),
+        ];
         assert_ne!(hashes[0], hashes[1]);
         assert_ne!(hashes[1], hashes[2]);
         assert_ne!(hashes[0], hashes[2]);

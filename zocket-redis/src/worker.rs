@@ -102,13 +102,27 @@ impl Session {
     }
 
     async fn subscribe(&mut self, channel: &str) -> RedisResult<()> {
-        let command = if self.sharded { "SSUBSCRIBE" } else { "SUBSCRIBE" };
-        redis::cmd(command).arg(channel).exec_async(&mut self.conn).await
+        let command = if self.sharded {
+            "SSUBSCRIBE"
+        } else {
+            "SUBSCRIBE"
+        };
+        redis::cmd(command)
+            .arg(channel)
+            .exec_async(&mut self.conn)
+            .await
     }
 
     async fn unsubscribe(&mut self, channel: &str) -> RedisResult<()> {
-        let command = if self.sharded { "SUNSUBSCRIBE" } else { "UNSUBSCRIBE" };
-        redis::cmd(command).arg(channel).exec_async(&mut self.conn).await
+        let command = if self.sharded {
+            "SUNSUBSCRIBE"
+        } else {
+            "UNSUBSCRIBE"
+        };
+        redis::cmd(command)
+            .arg(channel)
+            .exec_async(&mut self.conn)
+            .await
     }
 
     /// Runs ops in order: consecutive publishes and registry writes go out
@@ -124,7 +138,10 @@ impl Session {
         for op in ops.drain(..) {
             match op {
                 Op::Publish { route, payload } => {
-                    pipe.cmd(publish).arg(keys.channel(&route)).arg(payload).ignore();
+                    pipe.cmd(publish)
+                        .arg(keys.channel(&route))
+                        .arg(payload)
+                        .ignore();
                     published += 1;
                     pending = true;
                 }
@@ -161,7 +178,8 @@ impl Session {
     /// Renews this node's liveness and collects dead nodes.
     async fn beat(&mut self, cx: &Context<Redis>) -> RedisResult<()> {
         let keys = &cx.bus().keys;
-        let alive = registry::renew(&mut self.conn, keys, cx.node(), cx.config().node_timeout).await?;
+        let alive =
+            registry::renew(&mut self.conn, keys, cx.node(), cx.config().node_timeout).await?;
         if !alive {
             tracing::warn!(node = %cx.node(), "our registration had expired; re-registering");
             self.register(cx).await?;
@@ -213,7 +231,10 @@ mod tests {
 
     #[test]
     fn the_major_version_is_read_from_info() {
-        assert_eq!(major_version("# Server\r\nredis_version:7.2.4\r\nredis_mode:standalone\r\n"), 7);
+        assert_eq!(
+            major_version("# Server\r\nredis_version:7.2.4\r\nredis_mode:standalone\r\n"),
+            7
+        );
         assert_eq!(major_version("redis_version:6.0.16"), 6);
         assert_eq!(major_version("no version here"), 0);
         assert_eq!(major_version("redis_version:x.1"), 0);
@@ -223,7 +244,10 @@ mod tests {
     fn only_message_pushes_carry_a_payload() {
         let message = PushInfo {
             kind: PushKind::SMessage,
-            data: vec![Value::BulkString(b"chan".to_vec()), Value::BulkString(b"body".to_vec())],
+            data: vec![
+                Value::BulkString(b"chan".to_vec()),
+                Value::BulkString(b"body".to_vec()),
+            ],
         };
         assert_eq!(message_payload(&message), Some(&b"body"[..]));
         let subscribed = PushInfo {

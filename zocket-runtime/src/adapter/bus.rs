@@ -42,8 +42,7 @@ impl Forward<'_> {
             ForwardTarget::Clients(ids) => ("c", ids.iter().map(|r| (*r).into()).collect()),
             ForwardTarget::All => ("a", Vec::new()),
         };
-        let mut x: Vec<Cow<'_, str>> =
-            self.except.iter().map(|c| c.as_str().into()).collect();
+        let mut x: Vec<Cow<'_, str>> = self.except.iter().map(|c| c.as_str().into()).collect();
         if let Some(origin) = self.except_origin {
             x.push(origin.as_str().into());
         }
@@ -156,7 +155,6 @@ impl Inbound {
         &self.frame
     }
 }
-
 
 #[cfg(test)]
 mod tests {

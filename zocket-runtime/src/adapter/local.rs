@@ -96,7 +96,6 @@ impl LocalNode {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;

@@ -163,4 +163,3 @@ pub trait Adapter: Send + Sync + 'static {
     /// rather than after the heartbeat window.
     fn close(&self) -> BoxFuture<'_, ()>;
 }
-

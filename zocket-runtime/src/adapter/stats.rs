@@ -62,8 +62,7 @@ impl AdapterMetrics {
     /// Counts `sends` published to the bus, here and as the
     /// [`CLUSTER_PUBLISHED`](crate::metrics::CLUSTER_PUBLISHED) metric.
     pub fn count_published(&self, sends: u64) {
-        self.published
-            .fetch_add(sends, Relaxed);
+        self.published.fetch_add(sends, Relaxed);
         crate::metrics::cluster_published(sends);
     }
 
@@ -72,8 +71,7 @@ impl AdapterMetrics {
     /// count before this one (for logging every so many).
     pub fn count_dropped(&self) -> u64 {
         crate::metrics::cluster_dropped();
-        self.dropped
-            .fetch_add(1, Relaxed)
+        self.dropped.fetch_add(1, Relaxed)
     }
 
     /// Counts a send received from another node, here and as the

@@ -165,7 +165,10 @@ mod tests {
         assert_eq!(config.node_timeout, Duration::from_millis(900));
         assert_eq!(config.query_timeout, Duration::from_millis(300));
         assert_eq!(config.buffer, 7);
-        assert_eq!(config.backoff, (Duration::from_millis(10), Duration::from_millis(80)));
+        assert_eq!(
+            config.backoff,
+            (Duration::from_millis(10), Duration::from_millis(80))
+        );
         assert!(config.flag);
     }
 

@@ -76,7 +76,9 @@ pub trait Bus: Sized + Send + Sync + 'static {
     /// Connects and registers this node, with a subscription for every
     /// room it has members in ([`Context::local`]); calls
     /// [`Context::set_connected`] once the node is reachable.
-    fn connect(cx: &Arc<Context<Self>>) -> impl Future<Output = Result<Self::Session, Failure>> + Send;
+    fn connect(
+        cx: &Arc<Context<Self>>,
+    ) -> impl Future<Output = Result<Self::Session, Failure>> + Send;
 
     /// Members of `room` on other nodes.
     fn remote_members<'a>(
@@ -111,7 +113,10 @@ pub trait Session<B: Bus>: Send {
 
     /// Tells the others this node is alive (every
     /// [`ClusterConfig::heartbeat`]).
-    fn heartbeat(&mut self, cx: &Arc<Context<B>>) -> impl Future<Output = Result<(), Failure>> + Send;
+    fn heartbeat(
+        &mut self,
+        cx: &Arc<Context<B>>,
+    ) -> impl Future<Output = Result<(), Failure>> + Send;
 
     /// Rebuilds the bus' view of this node from local state, after a full
     /// queue lost membership changes ([`Overflow::Resync`]).

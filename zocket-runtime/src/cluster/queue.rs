@@ -196,7 +196,10 @@ mod tests {
         queue.push(publish(1), Overflow::Drop, &metrics, "test");
         let mut rx = queue.take_receiver().expect("receiver");
         let wait = queue.close().await.expect("worker alive");
-        assert!(matches!(rx.recv().await, Some(Queued::Op(Op::Publish { .. }))));
+        assert!(matches!(
+            rx.recv().await,
+            Some(Queued::Op(Op::Publish { .. }))
+        ));
         match rx.recv().await {
             Some(Queued::Close(done)) => done.send(()).expect("closer waits"),
             _ => panic!("expected the close"),

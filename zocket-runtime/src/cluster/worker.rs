@@ -218,15 +218,24 @@ mod tests {
             Err(Failure::lost("link broken"))
         }
 
-        async fn apply(&mut self, _: &Arc<Context<TestBus>>, ops: &mut Vec<Op>) -> Result<u64, Failure> {
+        async fn apply(
+            &mut self,
+            _: &Arc<Context<TestBus>>,
+            ops: &mut Vec<Op>,
+        ) -> Result<u64, Failure> {
             let mut published = 0;
             for op in ops.drain(..) {
                 match op {
-                    Op::Publish { route: Route::Room(room), .. } => {
+                    Op::Publish {
+                        route: Route::Room(room),
+                        ..
+                    } => {
                         published += 1;
                         self.0.log(format!("publish {room}"));
                     }
-                    Op::Publish { route: Route::All, .. } => {
+                    Op::Publish {
+                        route: Route::All, ..
+                    } => {
                         published += 1;
                         self.0.log("publish all");
                     }
