@@ -12,9 +12,10 @@ fuzz_target!(|data: &[u8]| {
     let Ok(inbound) = Inbound::decode(data) else {
         return;
     };
-    let names = |names: &[String]| names.iter().map(String::as_str).collect::<Vec<_>>();
-    let listed = match &inbound.target {
-        InboundTarget::Rooms(rooms) | InboundTarget::Clients(rooms) => names(rooms),
+    let listed: Vec<&str> = match &inbound.target {
+        InboundTarget::Rooms(names) | InboundTarget::Clients(names) => {
+            names.iter().map(String::as_str).collect()
+        }
         InboundTarget::All => Vec::new(),
     };
     let target = match &inbound.target {

@@ -102,22 +102,19 @@ impl Session {
     }
 
     async fn subscribe(&mut self, channel: &str) -> RedisResult<()> {
-        let command = if self.sharded {
-            "SSUBSCRIBE"
-        } else {
-            "SUBSCRIBE"
-        };
-        redis::cmd(command)
-            .arg(channel)
-            .exec_async(&mut self.conn)
-            .await
+        self.subscription(channel, true).await
     }
 
     async fn unsubscribe(&mut self, channel: &str) -> RedisResult<()> {
-        let command = if self.sharded {
-            "SUNSUBSCRIBE"
-        } else {
-            "UNSUBSCRIBE"
+        self.subscription(channel, false).await
+    }
+
+    async fn subscription(&mut self, channel: &str, subscribe: bool) -> RedisResult<()> {
+        let command = match (self.sharded, subscribe) {
+            (true, true) => "SSUBSCRIBE",
+            (true, false) => "SUNSUBSCRIBE",
+            (false, true) => "SUBSCRIBE",
+            (false, false) => "UNSUBSCRIBE",
         };
         redis::cmd(command)
             .arg(channel)

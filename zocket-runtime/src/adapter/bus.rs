@@ -85,7 +85,7 @@ pub enum DecodeError {
 }
 
 /// A send received from another node, decoded, ready for
-/// [`LocalNode::deliver`].
+/// [`LocalNode::deliver`](super::LocalNode::deliver).
 #[derive(Debug, Clone)]
 pub struct Inbound {
     /// The node that sent it.
