@@ -150,3 +150,80 @@ impl<B: Bus> Context<B> {
         self.queue.push(op, B::OVERFLOW, &self.metrics, B::NAME);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::adapter::{Forward, ForwardTarget};
+    use crate::cluster::test_bus::{Probe, TestBus};
+
+    fn context() -> Context<TestBus> {
+        let config = ClusterConfig::<Probe>::new("test://");
+        let bus = TestBus::open(&config).expect("valid");
+        Context::new(bus, config)
+    }
+
+    fn frame(origin: &NodeId) -> Vec<u8> {
+        Forward {
+            target: ForwardTarget::All,
+            except: &[],
+            except_origin: None,
+            volatile: false,
+            frame: "{}",
+        }
+        .encode(origin)
+    }
+
+    #[test]
+    fn receive_counts_other_nodes_sends_and_bad_messages_but_not_its_own() {
+        let cx = context();
+        cx.receive(&frame(cx.node()));
+        assert_eq!(cx.metrics().snapshot().received, 0);
+        cx.receive(&frame(&NodeId::from("node_other")));
+        cx.receive(b"not a bus frame");
+        let stats = cx.metrics().snapshot();
+        assert_eq!(stats.received, 1);
+        assert_eq!(stats.bad_messages, 1);
+    }
+
+    #[test]
+    fn an_outage_is_counted_only_when_the_node_was_connected() {
+        let cx = context();
+        let ready = cx.ready_receiver();
+        assert!(!cx.set_disconnected());
+        assert_eq!(cx.metrics().snapshot().outages, 0);
+        cx.set_connected();
+        assert!(*ready.borrow());
+        assert!(cx.metrics().snapshot().connected);
+        assert!(cx.set_disconnected());
+        assert!(!*ready.borrow());
+        assert_eq!(cx.metrics().snapshot().outages, 1);
+    }
+
+    #[test]
+    fn nothing_is_queued_once_closed() {
+        let cx = context();
+        let mut rx = cx.queue.take_receiver().expect("receiver");
+        cx.enqueue(Op::Publish {
+            route: crate::cluster::Route::All,
+            payload: Vec::new(),
+        });
+        assert!(!cx.mark_closed());
+        assert!(cx.mark_closed(), "already closed");
+        assert!(cx.is_closed());
+        cx.enqueue(Op::Publish {
+            route: crate::cluster::Route::All,
+            payload: Vec::new(),
+        });
+        assert!(rx.try_recv().is_ok());
+        assert!(rx.try_recv().is_err());
+    }
+
+    #[test]
+    fn binding_happens_once() {
+        let cx = context();
+        assert!(!cx.local().is_alive());
+        assert!(cx.bind(LocalNode::detached()));
+        assert!(!cx.bind(LocalNode::detached()));
+    }
+}

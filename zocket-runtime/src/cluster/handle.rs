@@ -149,3 +149,46 @@ impl<B: Bus> Adapter for Cluster<B> {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cluster::test_bus::{next, room_send, start, Probe};
+
+    #[tokio::test]
+    async fn clones_are_one_node_and_a_second_bind_starts_nothing() {
+        let probe = Probe::default();
+        let (cluster, mut events) = start(&probe);
+        assert_eq!(next(&mut events).await, "connect");
+        let clone = cluster.clone();
+        assert_eq!(clone.node_id(), cluster.node_id());
+        clone.bind(LocalNode::detached());
+        clone.forward(&room_send(&["lobby"]));
+        // Still the one worker: no second connect before the publish.
+        assert_eq!(next(&mut events).await, "publish lobby");
+        assert_eq!(cluster.stats().published, 1);
+        cluster.close().await;
+        // Closing twice is one close.
+        clone.close().await;
+        assert_eq!(next(&mut events).await, "bye");
+        assert_eq!(next(&mut events).await, "disconnect");
+        assert!(events.try_recv().is_err());
+    }
+
+    #[tokio::test]
+    async fn abort_stops_without_a_goodbye() {
+        let probe = Probe::default();
+        let (cluster, mut events) = start(&probe);
+        assert_eq!(next(&mut events).await, "connect");
+        assert!(cluster.ready(Duration::from_secs(5)).await);
+        cluster.abort();
+        assert_eq!(next(&mut events).await, "disconnect");
+        cluster.forward(&room_send(&["lobby"]));
+        cluster.close().await;
+        let stats = cluster.stats();
+        assert!(!stats.connected);
+        assert_eq!(stats.published, 0);
+        assert_eq!(stats.dropped, 0);
+        assert!(events.try_recv().is_err(), "no bye, no publish");
+    }
+}

@@ -17,6 +17,8 @@ mod config;
 mod context;
 mod handle;
 mod queue;
+#[cfg(test)]
+mod test_bus;
 mod worker;
 
 use std::future::Future;
