@@ -123,7 +123,7 @@ if ! cargo fuzz --version >/dev/null 2>&1; then
   cargo install cargo-fuzz --locked
 fi
 cd "$ROOT/fuzz"
-for target in ws_decode ws_inflate message_decode headers; do
+for target in ws_decode ws_inflate message_decode headers bus_decode; do
   dict="dict/${target%%_*}.dict"
   dict_flag=()
   [[ -f $dict ]] && dict_flag=(-dict="$dict")

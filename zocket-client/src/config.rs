@@ -2,42 +2,9 @@
 
 use std::time::Duration;
 
-/// How the client waits between reconnect attempts: exponential backoff
-/// with jitter, as the original (1 s, ×1.3, at most 10 s).
-#[derive(Debug, Clone)]
-pub struct Backoff {
-    pub initial: Duration,
-    pub factor: f64,
-    pub max: Duration,
-    /// Each delay is scaled by a random factor in `1 ± jitter`, so clients
-    /// cut off together do not come back together.
-    pub jitter: f64,
-}
-
-impl Default for Backoff {
-    fn default() -> Self {
-        Backoff {
-            initial: Duration::from_secs(1),
-            factor: 1.3,
-            max: Duration::from_secs(10),
-            jitter: 0.2,
-        }
-    }
-}
-
-impl Backoff {
-    /// The delay before reconnect attempt `attempt` (0-based).
-    pub fn delay(&self, attempt: u32) -> Duration {
-        let base = self.initial.as_secs_f64() * self.factor.powi(attempt.min(64) as i32);
-        let capped = base.min(self.max.as_secs_f64());
-        let jitter = if self.jitter > 0.0 {
-            1.0 + rand::random_range(-self.jitter..=self.jitter)
-        } else {
-            1.0
-        };
-        Duration::from_secs_f64((capped * jitter).max(0.0))
-    }
-}
+/// How the client waits between reconnect attempts: the shared backoff,
+/// whose default is the original client's (1 s, ×1.3, at most 10 s, ±20 %).
+pub use zocket_core::Backoff;
 
 /// How the client sends connection headers.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -171,21 +138,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn backoff_grows_to_the_cap_within_jitter() {
-        let b = Backoff::default();
-        for attempt in 0..30 {
-            let d = b.delay(attempt).as_secs_f64();
-            let base = (1.3f64.powi(attempt as i32)).min(10.0);
-            assert!(
-                d >= base * 0.8 - 1e-9 && d <= base * 1.2 + 1e-9,
-                "{attempt}: {d}"
-            );
-        }
-        let exact = Backoff {
-            jitter: 0.0,
-            ..Backoff::default()
-        };
-        assert_eq!(exact.delay(0), Duration::from_secs(1));
-        assert_eq!(exact.delay(100), Duration::from_secs(10));
+    fn reconnects_by_default_with_the_original_backoff() {
+        let config = ClientConfig::default();
+        let backoff = config.reconnect.expect("reconnect is on by default");
+        assert_eq!(backoff.initial, Duration::from_secs(1));
+        assert_eq!(backoff.max, Duration::from_secs(10));
+        assert!((backoff.factor - 1.3).abs() < 1e-12);
+        assert!((backoff.jitter - 0.2).abs() < 1e-12);
     }
 }

@@ -4,6 +4,7 @@
 //! Nothing here does I/O, so the server, the client and the fuzz targets can
 //! all depend on it without pulling in a runtime.
 
+pub mod backoff;
 pub mod close;
 pub mod error;
 pub mod headers;
@@ -14,6 +15,7 @@ pub mod rpc;
 pub mod validate;
 pub mod wire;
 
+pub use backoff::Backoff;
 pub use error::{ErrorCode, ErrorPayload, FrameError};
 pub use headers::{parse_headers, HeaderError, HeaderIssue};
 pub use id::ClientId;

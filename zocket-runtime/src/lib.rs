@@ -7,13 +7,14 @@
 //! crate, shared with the Rust client), `transport/` the
 //! byte streams a connection runs on, `outbox.rs` the per-connection queue,
 //! `flush.rs` the per-thread write pass, `conn.rs` the read loop, `room.rs`
-//! the room map, `hub.rs` membership, `send.rs` fan-out, `adapter.rs` the
-//! cluster seam, `node.rs` what an adapter sees of this server and
+//! the room map, `hub.rs` membership, `send.rs` fan-out, `adapter/` the
+//! cluster seam (and the bus codec), `cluster/` the worker bus adapters share, `node.rs` what an adapter sees of this server and
 //! `metrics.rs` every metric recorded (docs/operations.md).
 
 #![warn(missing_docs)]
 
 pub mod adapter;
+pub mod cluster;
 mod config;
 mod conn;
 mod ctx;
