@@ -33,6 +33,13 @@ pub(crate) async fn connect<R: Router>(core: &Core<R>) -> Result<Socket, Connect
             .map_err(|_| ConnectError::InvalidHeader(name.to_string()))?;
         request.headers_mut().insert(name, value);
     }
+    if let Some(resume) = core.resume_request() {
+        if let Ok(value) = HeaderValue::from_str(&resume) {
+            request
+                .headers_mut()
+                .insert(zocket_core::resume::RESUME_HEADER, value);
+        }
+    }
     let attempt = tokio_tungstenite::connect_async(request);
     match timeout(core.config.connect_timeout, attempt).await {
         Ok(Ok((socket, _response))) => Ok(socket),

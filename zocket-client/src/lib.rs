@@ -8,11 +8,13 @@ mod conn;
 mod dispatch;
 mod error;
 mod queue;
+mod session;
 
 pub use call::Call;
 pub use client::{Client, ClientBuilder, ClientRouter, CloseInfo, Core, Messages, State};
 pub use config::{Backoff, ClientConfig, HeaderTransport};
 pub use dispatch::Subscription;
 pub use error::{ConnectError, SendError};
+pub use session::Resumed;
 pub use zocket_core::error::{ErrorCode, ErrorPayload};
 pub use zocket_core::rpc::CallError;

@@ -85,7 +85,12 @@ impl Peer {
         max_bytes: usize,
         replay: Replay,
     ) -> Arc<Self> {
-        Self::with_replay(id, max_frames, max_bytes, Some(Box::new(Mutex::new(replay))))
+        Self::with_replay(
+            id,
+            max_frames,
+            max_bytes,
+            Some(Box::new(Mutex::new(replay))),
+        )
     }
 
     fn with_replay(

@@ -32,10 +32,10 @@ use crate::hub::Hub;
 use crate::limits::{ConnectionLimits, ConnectionPermit};
 use crate::origin;
 use crate::peer::Peer;
+use crate::peer::Unrecoverable;
 use crate::replay::Replay;
 use crate::router::Dispatch;
 use crate::session::{session_frame, Miss, Token};
-use crate::peer::Unrecoverable;
 use crate::transport::Upgraded;
 use crate::ws::deflate::{self, Agreed, Compression};
 use crate::ws::handshake::{self, HandshakeError};
@@ -491,7 +491,9 @@ where
     if hub.config.resume.is_some() {
         if let Some(request) = resume_request(&headers) {
             match resume_session::<R, S>(&server, &request, accepted.deflate.as_ref()) {
-                Ok((cx, token)) => return resumed::<R, S>(&server, accepted, cx, token, permit, peer_addr),
+                Ok((cx, token)) => {
+                    return resumed::<R, S>(&server, accepted, cx, token, permit, peer_addr)
+                }
                 Err(refused) => {
                     tracing::debug!(%refused, peer = peer_addr.map(tracing::field::display), "resume refused; a new session starts");
                 }
