@@ -174,11 +174,11 @@ impl Peer {
             Some(replay) => {
                 let mut replay = replay.lock();
                 let pushed = self.outbox.lock().outbox.push(frame.clone());
-                // Closed: the session may be suspended; the frame is owed
-                // to whoever resumes it.
-                if matches!(pushed, Ok(_) | Err(PushError::Closed)) {
-                    replay.record(frame);
-                }
+                // Recorded whatever the queue did with it: if the
+                // connection is gone (closed, or overflowing because its
+                // socket died) and the session resumes, the frame is owed
+                // to the client; if the session ends instead, no matter.
+                replay.record(frame);
                 pushed
             }
         };
