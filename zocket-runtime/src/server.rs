@@ -604,6 +604,9 @@ enum ResumeRefused {
     Unrecoverable(#[from] Unrecoverable),
 }
 
+/// A session's connection state, as the session table holds it.
+type SessionCtx<R, S> = Arc<Ctx<R, <R as Dispatch<S>>::Context>>;
+
 /// Takes over the suspended session the request names and queues for the
 /// new connection what the client missed. A session taken over but unable
 /// to go on (frames trimmed) ends here: its `on_disconnect` runs.
@@ -611,7 +614,7 @@ fn resume_session<R, S>(
     server: &Zocket<R, S>,
     request: &ResumeRequest,
     deflate: Option<&Agreed>,
-) -> Result<(Arc<Ctx<R, R::Context>>, Token), ResumeRefused>
+) -> Result<(SessionCtx<R, S>, Token), ResumeRefused>
 where
     R: Dispatch<S>,
     S: Send + Sync + 'static,
