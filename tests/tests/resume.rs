@@ -118,8 +118,12 @@ struct Setup {
 }
 
 async fn setup(resume: Resume) -> Setup {
+    setup_with(Config::default().resume(Some(resume))).await
+}
+
+async fn setup_with(config: Config) -> Setup {
     let (tx, seen) = mpsc::unbounded_channel();
-    let config = Config::default().rate_limit(None).resume(Some(resume));
+    let config = config.rate_limit(None);
     let server = serve(zocket::Zocket::<app::Router, App>::with_config(
         App { seen: tx },
         config,
@@ -490,4 +494,83 @@ async fn without_resume_no_session_frame_is_sent() {
     let server = serve(app::Router::server(App { seen: tx })).await;
     let mut ws = raw(&server.url(), Some(&format!("{}.0", "a".repeat(64)))).await;
     raw_join(&mut ws).await;
+}
+
+/// Frames already written to the socket when it was cut (here: sent, and
+/// not read by the client) are replayed from exactly the client's count.
+#[tokio::test]
+async fn frames_written_but_not_read_are_replayed_from_the_count() {
+    let mut s = setup(Resume::default()).await;
+    let mut ws = raw(&s.proxy.url(), None).await;
+    let (token, id, _) = session_of(&recv_json(&mut ws).await);
+    assert_eq!(s.next_seen().await, Seen::Connected(id.clone()));
+    raw_join(&mut ws).await;
+    let send = s.server.handle.send();
+    for n in 0..100 {
+        send.room().direct(app::room::Direct { n }).to([&id]);
+    }
+    for n in 0..10 {
+        assert_eq!(
+            recv_json(&mut ws).await,
+            json!({"type":"room.direct","payload":{"n":n}})
+        );
+    }
+    s.proxy.cut();
+    drop(ws);
+    assert_eq!(s.next_seen().await, Seen::Suspended(id.clone()));
+    // Received: `room.joined` and ten messages.
+    let mut back = raw(&s.server.url(), Some(&format!("{token}.11"))).await;
+    let (_, back_id, recovered) = session_of(&recv_json(&mut back).await);
+    assert!(recovered);
+    assert_eq!(back_id, id);
+    assert_eq!(s.next_seen().await, Seen::Resumed(id.clone()));
+    s.server
+        .handle
+        .send()
+        .room()
+        .direct(app::room::Direct { n: 100 })
+        .to([&id]);
+    for n in 10..=100 {
+        assert_eq!(
+            recv_json(&mut back).await,
+            json!({"type":"room.direct","payload":{"n":n}})
+        );
+    }
+}
+
+/// Shutdown does not wait out the window: a suspended session ends at
+/// once, with its `on_disconnect`.
+#[tokio::test]
+async fn shutdown_ends_suspended_sessions() {
+    let mut s = setup(Resume::default()).await;
+    let mut ws = raw(&s.proxy.url(), None).await;
+    let (_, id, _) = session_of(&recv_json(&mut ws).await);
+    assert_eq!(s.next_seen().await, Seen::Connected(id.clone()));
+    s.proxy.cut();
+    assert_eq!(s.next_seen().await, Seen::Suspended(id.clone()));
+    tokio::time::timeout(TIMEOUT, s.server.handle.shutdown())
+        .await
+        .expect("shutdown waited for the window");
+    assert_eq!(s.next_seen().await, Seen::Disconnected(id));
+    assert_eq!(s.server.handle.connections(), 0);
+}
+
+/// No pong in time is a drop too: the session is suspended, not ended.
+#[tokio::test]
+async fn a_heartbeat_timeout_suspends() {
+    let config = Config::default()
+        .ping_interval(Duration::from_millis(100))
+        .pong_timeout(Duration::from_millis(100))
+        .resume(Some(Resume::default()));
+    let mut s = setup_with(config).await;
+    // Never read again after the session frame, so pings go unanswered.
+    let mut ws = raw(&s.server.url(), None).await;
+    let (token, id, _) = session_of(&recv_json(&mut ws).await);
+    assert_eq!(s.next_seen().await, Seen::Connected(id.clone()));
+    assert_eq!(s.next_seen().await, Seen::Suspended(id.clone()));
+    let mut back = raw(&s.server.url(), Some(&format!("{token}.0"))).await;
+    let (_, back_id, recovered) = session_of(&recv_json(&mut back).await);
+    assert!(recovered);
+    assert_eq!(back_id, id);
+    drop(ws);
 }
