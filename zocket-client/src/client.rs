@@ -542,7 +542,8 @@ impl<R: ClientRouter> Client<R> {
     /// here). Same as the TypeScript client's `onOpen`.
     ///
     /// Rejoin rooms here, since the server forgets a connection's rooms
-    /// when it drops: what the listener sends goes out before the messages
+    /// when it drops (unless it keeps sessions: see
+    /// [`on_resumed`](Self::on_resumed)): what the listener sends goes out before the messages
     /// queued while offline, so a line typed offline reaches the room it
     /// was meant for. (`examples/src/bin/chat-client.rs` rejoins its rooms
     /// this way.)

@@ -333,3 +333,65 @@ impl Peer {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn texts(frames: &[WireFrame]) -> Vec<&[u8]> {
+        frames.iter().map(|f| &f.as_bytes()[2..]).collect()
+    }
+
+    /// What a resumable peer was sent, while its connection lived, while it
+    /// was closing and after, is handed to the next connection from the
+    /// client's position on, after the session frame; volatile frames sent
+    /// while it was away are not.
+    #[test]
+    fn reattach_queues_the_session_frame_then_what_was_missed() {
+        let peer = Peer::resumable(ClientId::from("c"), 16, 1 << 16, Replay::new(16, 1 << 16));
+        peer.push(&WireFrame::text("1")).expect("open");
+        peer.push_volatile(&WireFrame::text("2")).expect("open");
+        assert_eq!(texts(&peer.take_queued()), [b"1", b"2"], "written");
+        peer.close(zocket_core::close::NORMAL, "");
+        assert_eq!(peer.push(&WireFrame::text("3")), Err(PushError::Closed));
+        assert_eq!(
+            peer.push_volatile(&WireFrame::text("dropped")),
+            Err(PushError::Closed)
+        );
+        peer.push(&WireFrame::text("4")).expect_err("still closed");
+        peer.reattach(1, None, WireFrame::text("session"))
+            .expect("frames 2.. are kept");
+        assert_eq!(
+            texts(&peer.take_queued()),
+            [b"session".as_slice(), b"2", b"3", b"4"]
+        );
+        peer.push(&WireFrame::text("5")).expect("open again");
+        assert_eq!(texts(&peer.take_queued()), [b"5"]);
+    }
+
+    #[test]
+    fn reattach_refuses_a_trimmed_gap_or_other_compression() {
+        let peer = Peer::resumable(ClientId::from("c"), 16, 1 << 16, Replay::new(2, 1 << 16));
+        for s in ["1", "2", "3"] {
+            peer.push(&WireFrame::text(s)).expect("open");
+        }
+        let first = || WireFrame::text("session");
+        assert_eq!(peer.reattach(0, None, first()), Err(Unrecoverable::Trimmed));
+        assert_eq!(peer.reattach(4, None, first()), Err(Unrecoverable::Trimmed));
+        let agreed = crate::ws::deflate::negotiate(
+            [b"permessage-deflate".as_slice()].into_iter(),
+            &Compression::default(),
+        )
+        .expect("a plain offer is accepted");
+        assert_eq!(
+            peer.reattach(1, Some(&agreed), first()),
+            Err(Unrecoverable::Compression)
+        );
+        let plain = Peer::new(ClientId::from("p"), 16, 1 << 16);
+        assert_eq!(
+            plain.reattach(0, None, first()),
+            Err(Unrecoverable::NotResumable)
+        );
+        assert!(peer.reattach(1, None, first()).is_ok());
+    }
+}
