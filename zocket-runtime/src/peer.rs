@@ -379,7 +379,7 @@ mod tests {
         assert_eq!(peer.reattach(0, None, first()), Err(Unrecoverable::Trimmed));
         assert_eq!(peer.reattach(4, None, first()), Err(Unrecoverable::Trimmed));
         let agreed = crate::ws::deflate::negotiate(
-            [b"permessage-deflate".as_slice()].into_iter(),
+            [b"permessage-deflate".as_slice()],
             &Compression::default(),
         )
         .expect("a plain offer is accepted");
