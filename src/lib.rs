@@ -256,7 +256,7 @@ pub use chrono;
 #[cfg(feature = "server")]
 pub use zocket_runtime::{
     serve_router, shutdown_signal, Compression, Config, Ctx, Delivery, Echo, Handle, OriginPolicy,
-    Outbound, RateLimit, Refusal, Reject, RoomError, Rooms, Zocket,
+    Outbound, RateLimit, Refusal, Reject, Resume, RoomError, Rooms, Zocket,
 };
 
 /// The cluster seam: implement [`adapter::Adapter`] or use `zocket-redis` /
@@ -282,7 +282,8 @@ pub use ts_rs;
 pub mod client {
     pub use zocket_client::{
         Backoff, Call, CallError, Client, ClientBuilder, ClientCompression, ClientConfig,
-        CloseInfo, ConnectError, HeaderTransport, Messages, SendError, State, Subscription,
+        CloseInfo, ConnectError, HeaderTransport, Messages, Resumed, SendError, State,
+        Subscription,
     };
 }
 

@@ -36,6 +36,11 @@ pub struct ChatFlags {
     /// chat text travels compressed. Off by default, as in zocket.
     #[arg(long)]
     pub compression: bool,
+    /// Keep a dropped client's session (id, rooms) for 2 minutes and
+    /// replay what it missed when it comes back (PROTOCOL.md, section 12).
+    /// Off, the server forgets a client the moment its connection drops.
+    #[arg(long)]
+    pub resume: bool,
 }
 
 impl ChatFlags {
@@ -47,6 +52,9 @@ impl ChatFlags {
         }
         if self.compression {
             config = config.compression(Some(zocket::Compression::default()));
+        }
+        if self.resume {
+            config = config.resume(Some(zocket::Resume::default()));
         }
         if let Some(rate) = self.rate_limit {
             config = config.rate_limit((rate > 0).then(|| zocket::RateLimit {

@@ -22,6 +22,8 @@ use crate::conn;
 use crate::dispatch::{Key, Listeners, Subscription};
 use crate::error::{ConnectError, SendError};
 use crate::queue::SendQueue;
+use crate::session::{Resumed, Session};
+use zocket_core::resume::{SessionPayload, SESSION_TYPE};
 
 /// The client half of a router: the typed accessor types the macro makes.
 pub trait ClientRouter: Router + Sized {
@@ -72,6 +74,8 @@ pub struct Core<R: Router> {
     /// runs exactly once per connection. Reentrant: a listener may add
     /// another.
     announced: ReentrantMutex<Cell<bool>>,
+    /// The resumable session, if the server keeps them.
+    session: Mutex<Session>,
     router: PhantomData<fn() -> R>,
 }
 
@@ -156,15 +160,38 @@ impl<R: Router> Core<R> {
         )
     }
 
+    /// The `zocket-resume` header value for the connection about to be
+    /// made, if there is a session to resume.
+    pub(crate) fn resume_request(&self) -> Option<String> {
+        self.session.lock().next_request()
+    }
+
     /// Handles one text frame from the server.
     pub(crate) fn dispatch(&self, text: &str) {
         let env = match wire::Envelope::parse(text) {
             Ok(env) => env,
             Err(error) => {
+                self.session.lock().received();
                 tracing::warn!(%error, "server sent a frame that is not a zocket message");
                 return;
             }
         };
+        if env.ty == SESSION_TYPE {
+            match serde_json::from_str::<SessionPayload>(env.payload_str()) {
+                Ok(payload) => {
+                    let resumed = self.session.lock().opened(payload);
+                    if let Some(resumed) = resumed {
+                        tracing::debug!(recovered = resumed.recovered, "session resume answered");
+                        self.listeners.emit(Key::Resumed, &resumed);
+                    }
+                }
+                Err(error) => tracing::warn!(%error, "malformed zocket.session frame"),
+            }
+            return;
+        }
+        // Every other frame counts, whatever it is: the server counts them
+        // all, and the count is where a resume starts again.
+        self.session.lock().received();
         if let Some((id, answer)) = RawAnswer::from_frame(&env) {
             if !self.calls.resolve(id, answer) {
                 tracing::debug!("answer to no pending call (timed out?); dropped");
@@ -444,6 +471,7 @@ impl<R: ClientRouter> ClientBuilder<R> {
             closed: Default::default(),
             reconnect_now: Default::default(),
             announced: ReentrantMutex::new(Cell::new(false)),
+            session: Mutex::default(),
             router: PhantomData,
         });
         let socket = conn::connect(&core).await?;
@@ -514,7 +542,8 @@ impl<R: ClientRouter> Client<R> {
     /// here). Same as the TypeScript client's `onOpen`.
     ///
     /// Rejoin rooms here, since the server forgets a connection's rooms
-    /// when it drops: what the listener sends goes out before the messages
+    /// when it drops (unless it keeps sessions: see
+    /// [`on_resumed`](Self::on_resumed)): what the listener sends goes out before the messages
     /// queued while offline, so a line typed offline reaches the room it
     /// was meant for. (`examples/src/bin/chat-client.rs` rejoins its rooms
     /// this way.)
@@ -546,6 +575,28 @@ impl<R: ClientRouter> Client<R> {
                 }
             }),
         )
+    }
+
+    /// After a reconnect that asked to resume the session (the server
+    /// keeps sessions, `Config::resume`): whether it was recovered. On
+    /// `recovered: false` the client is a new session: rejoin rooms (an
+    /// `on_open` listener that rejoins already does; on a recovered session
+    /// its joins find the rooms joined).
+    pub fn on_resumed<F: Fn(&Resumed) + Send + Sync + 'static>(&self, listener: F) -> Subscription {
+        self.core().listeners.add(
+            Key::Resumed,
+            Arc::new(move |any| {
+                if let Some(resumed) = any.downcast_ref::<Resumed>() {
+                    listener(resumed);
+                }
+            }),
+        )
+    }
+
+    /// The client id the server gave this session, when the server keeps
+    /// sessions (it says so in its `zocket.session` frame); else `None`.
+    pub fn client_id(&self) -> Option<String> {
+        self.core().session.lock().client_id().map(str::to_owned)
     }
 
     pub fn state(&self) -> State {

@@ -18,9 +18,14 @@ use crate::socket::{Options, Socket};
 
 pub(crate) async fn connect<R: Router>(core: &Core<R>) -> Result<Socket, ConnectError> {
     core.set_state(State::Connecting);
+    // A session to resume goes with the request (PROTOCOL.md § 12).
+    let mut headers = core.request_headers.clone();
+    if let Some(resume) = core.resume_request() {
+        headers.push((zocket_core::resume::RESUME_HEADER.to_owned(), resume));
+    }
     let attempt = Socket::connect(Options {
         url: &core.url,
-        headers: &core.request_headers,
+        headers: &headers,
         compression: core.config.compression,
         max_received_size: core.config.max_received_size,
     });

@@ -19,6 +19,7 @@ pub(crate) enum Key {
     Open,
     Close,
     Error,
+    Resumed,
 }
 
 #[derive(Default)]

@@ -12,6 +12,7 @@ mod conn;
 mod dispatch;
 mod error;
 mod queue;
+mod session;
 mod socket;
 
 pub use call::Call;
@@ -19,5 +20,6 @@ pub use client::{Client, ClientBuilder, ClientRouter, CloseInfo, Core, Messages,
 pub use config::{Backoff, ClientCompression, ClientConfig, HeaderTransport};
 pub use dispatch::Subscription;
 pub use error::{ConnectError, SendError};
+pub use session::Resumed;
 pub use zocket_core::error::{ErrorCode, ErrorPayload};
 pub use zocket_core::rpc::CallError;

@@ -11,6 +11,7 @@ pub mod headers;
 pub mod id;
 pub mod message;
 pub mod protocol;
+pub mod resume;
 pub mod rpc;
 pub mod validate;
 pub mod wire;

@@ -25,6 +25,7 @@ pub use crate::ws::deflate::Compression;
 /// | `max_http_connections` | 10 000 | TCP closed at accept (zocket's accept loop) |
 /// | `shutdown_timeout` | 5 s | connections dropped; `serve` returns |
 /// | `compression` | off | permessage-deflate answered when offered |
+/// | `resume` | off | sessions kept 2 min after a drop ([`Resume`]) |
 ///
 /// ```
 /// use std::time::Duration;
@@ -97,6 +98,64 @@ pub struct Config {
     /// `None` (the default) answers no extension and costs nothing. See
     /// `PROTOCOL.md`, "Compression".
     pub compression: Option<Compression>,
+    /// Resumable sessions (PROTOCOL.md, section 12): a client that drops
+    /// without a clean close keeps its id, context and rooms for a while,
+    /// and gets what it missed when it comes back. `None` (the default)
+    /// keeps nothing and costs nothing: `on_disconnect` runs as soon as a
+    /// connection ends.
+    pub resume: Option<Resume>,
+}
+
+/// How long a dropped session waits for its client, and how much of what
+/// it was sent it keeps for it.
+///
+/// ```
+/// use std::time::Duration;
+/// let config = zocket_runtime::Config::default()
+///     .resume(Some(zocket_runtime::Resume::default().window(Duration::from_secs(30))));
+/// assert_eq!(config.resume.map(|r| r.window), Some(Duration::from_secs(30)));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Resume {
+    /// How long a session whose connection dropped waits for a resume;
+    /// then `on_disconnect` runs and it leaves its rooms. 2 minutes.
+    pub window: Duration,
+    /// Frames of a session kept for replay: the latest ones, whether
+    /// written already (they may have been lost with the connection) or
+    /// sent while it was away. A client that missed more starts afresh.
+    /// 1024, like `max_queued_frames`.
+    pub max_frames: usize,
+    /// Bytes of those frames (fan-out frames are shared with the other
+    /// recipients, not copied). 1 MiB, like `max_queued_bytes`.
+    pub max_bytes: usize,
+}
+
+impl Default for Resume {
+    fn default() -> Self {
+        Resume {
+            window: Duration::from_secs(120),
+            max_frames: 1024,
+            max_bytes: 1024 * 1024,
+        }
+    }
+}
+
+impl Resume {
+    /// Sets [`Resume::window`].
+    #[must_use]
+    pub fn window(mut self, window: Duration) -> Self {
+        self.window = window;
+        self
+    }
+
+    /// Sets [`Resume::max_frames`] and [`Resume::max_bytes`].
+    #[must_use]
+    pub fn buffer(mut self, frames: usize, bytes: usize) -> Self {
+        self.max_frames = frames;
+        self.max_bytes = bytes;
+        self
+    }
 }
 
 impl Default for Config {
@@ -125,6 +184,7 @@ impl Default for Config {
             max_pending_requests: 1024,
             max_read_ahead: 64,
             compression: None,
+            resume: None,
         }
     }
 }
@@ -166,6 +226,7 @@ setters! {
     max_pending_requests: usize,
     max_read_ahead: usize,
     compression: Option<Compression>,
+    resume: Option<Resume>,
 }
 
 impl Config {

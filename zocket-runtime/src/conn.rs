@@ -28,6 +28,7 @@ use crate::metrics;
 use crate::peer::Peer;
 use crate::requests;
 use crate::router::Dispatch;
+use crate::session::{session_frame, Token};
 use crate::transport::{Reader, Upgraded};
 use crate::ws::{Event, Message, WireFrame};
 
@@ -49,6 +50,20 @@ enum Ending {
     /// client's before dropping TCP.
     Server(u16, &'static str),
 }
+
+impl Ending {
+    /// Whether the client may come back for its session: the network went
+    /// (no close frame, or no sign of life), as opposed to a close by the
+    /// client or by the server's own decision.
+    fn may_resume(self) -> bool {
+        matches!(
+            self,
+            Ending::Network | Ending::Server(close::POLICY_VIOLATION, HEARTBEAT_TIMEOUT)
+        )
+    }
+}
+
+const HEARTBEAT_TIMEOUT: &str = "heartbeat timeout";
 
 /// What the reader did with one data frame.
 pub(crate) enum Handled {
@@ -113,22 +128,48 @@ impl Frames for EchoFrames<'_> {
     }
 }
 
+/// A connection's part in a resumable session (`Config::resume`).
+pub(crate) struct Attached {
+    /// The session's current token (the client was sent it first thing).
+    pub token: Token,
+    /// The connection resumes the session: its peer is registered and in
+    /// its rooms, and its queue holds what the client missed.
+    pub resumed: bool,
+}
+
 /// Runs a router endpoint on an upgraded connection whose `on_connect` has
 /// run (its state is in `cx`); `permit` (the connection's slot) is released
-/// when it ends. `on_disconnect` runs exactly once, here.
-///
+/// when it ends. `on_disconnect` runs exactly once per session: here when
+/// the connection ends, or, for a resumable session whose connection
+/// dropped, when its window passes without a resume.
 pub(crate) async fn run<R, S>(
     upgraded: Upgraded,
     app: Arc<S>,
     hub: Arc<Hub>,
     cx: Arc<Ctx<R, R::Context>>,
     permit: ConnectionPermit,
+    session: Option<Attached>,
 ) where
     R: Dispatch<S>,
     S: Send + Sync + 'static,
 {
     let peer = cx.peer().clone();
-    hub.register(&peer);
+    match &session {
+        Some(attached) if attached.resumed => {
+            if AssertUnwindSafe(R::on_resume(&app, &cx))
+                .catch_unwind()
+                .await
+                .is_err()
+            {
+                tracing::error!(client = %peer.id, "on_resume panicked");
+            }
+        }
+        Some(attached) => {
+            peer.push_control(session_frame(&peer.id, &attached.token, false));
+            hub.register(&peer);
+        }
+        None => hub.register(&peer),
+    }
     let (mut reader, mut writer) =
         upgraded.start(&peer, hub.config.max_message_size, hub.config.write_timeout);
     tracing::debug!(client = %peer.id, "connected");
@@ -138,12 +179,84 @@ pub(crate) async fn run<R, S>(
         types: TypeBuckets::new(R::TYPE_RATES),
     };
     let ending = read_loop(&mut frames, &mut reader, &hub, &peer, &mut writer).await;
-    // The server's requests to this client fail now, not at their timeout.
-    peer.end_requests();
-    disconnect::<R, S>(&app, &cx).await;
-    hub.unregister(&peer);
+    let token = match session {
+        Some(attached) if ending.may_resume() && !hub.shutdown.is_cancelled() => attached.token,
+        session => {
+            if let Some(attached) = session {
+                hub.sessions.end(&attached.token);
+            }
+            // The server's requests to this client fail now, not at their
+            // timeout.
+            peer.end_requests();
+            disconnect::<R, S>(&app, &cx).await;
+            hub.unregister(&peer);
+            finish(&peer, ending, writer, reader).await;
+            drop(permit);
+            return;
+        }
+    };
+    // Requests fail as for any drop; a resumed connection can be asked
+    // again.
+    if let Some(pending) = peer.requests() {
+        pending.fail_all();
+    }
     finish(&peer, ending, writer, reader).await;
     drop(permit);
+    suspend::<R, S>(&app, &hub, &cx, token, true).await;
+}
+
+/// Keeps a session whose connection dropped for the resume window: in its
+/// rooms, registered under its id, recording what it is sent. Ends it
+/// (`on_disconnect`, then out of every room) when the window passes or the
+/// server shuts down, unless a resume takes it over first.
+/// `announce`: run `on_suspend` (not for a resume whose upgrade failed:
+/// the application never saw that session come back).
+pub(crate) async fn suspend<R, S>(
+    app: &S,
+    hub: &Hub,
+    cx: &Ctx<R, R::Context>,
+    token: Token,
+    announce: bool,
+) where
+    R: Dispatch<S>,
+    S: Send + Sync + 'static,
+{
+    // Before the session can be resumed, so that `on_resume` follows it.
+    if announce
+        && AssertUnwindSafe(R::on_suspend(app, cx))
+            .catch_unwind()
+            .await
+            .is_err()
+    {
+        tracing::error!(client = %cx.client_id(), "on_suspend panicked");
+    }
+    let window = hub.config.resume.map_or(Duration::ZERO, |r| r.window);
+    if let Some(resumed) = hub.sessions.suspend(&token) {
+        tracing::debug!(client = %cx.client_id(), "suspended");
+        tokio::select! {
+            // The new connection has it (or is about to end it).
+            _ = resumed => return,
+            () = tokio::time::sleep(window) => {}
+            () = hub.shutdown.cancelled() => {}
+        }
+    }
+    // A resume that took the session meanwhile spent this token.
+    if hub.sessions.end(&token) {
+        tracing::debug!(client = %cx.client_id(), "session ended unresumed");
+        end_session::<R, S>(app, hub, cx).await;
+    }
+}
+
+/// Ends a session that has no connection: its `on_disconnect`, then out of
+/// every room and the client map.
+pub(crate) async fn end_session<R, S>(app: &S, hub: &Hub, cx: &Ctx<R, R::Context>)
+where
+    R: Dispatch<S>,
+    S: Send + Sync + 'static,
+{
+    cx.peer().end_requests();
+    disconnect::<R, S>(app, cx).await;
+    hub.unregister(cx.peer());
 }
 
 /// Runs `on_disconnect`, containing a panic.
@@ -240,7 +353,7 @@ async fn read_loop<F: Frames>(
                 _ = sleep_until(deadline) => {
                     if pong_deadline.is_some() {
                         tracing::debug!(client = %peer.id, "no pong in time");
-                        return Ending::Server(close::POLICY_VIOLATION, "heartbeat timeout");
+                        return Ending::Server(close::POLICY_VIOLATION, HEARTBEAT_TIMEOUT);
                     }
                     peer.push_control(WireFrame::ping());
                     pong_deadline = Some(Instant::now() + config.pong_timeout);

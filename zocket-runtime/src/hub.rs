@@ -4,6 +4,7 @@
 //! connection's own room set, the room map and the cluster adapter never
 //! disagree.
 
+use std::any::Any;
 use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
 use std::sync::{Arc, OnceLock};
@@ -19,6 +20,7 @@ use crate::config::Config;
 use crate::metrics;
 use crate::peer::Peer;
 use crate::room::RoomMap;
+use crate::session::Sessions;
 
 const CLIENT_SHARDS: usize = 16;
 
@@ -60,6 +62,9 @@ pub(crate) struct Hub {
     pub adapter: OnceLock<Arc<dyn Adapter>>,
     /// The router's message types as metric labels.
     pub types: metrics::Types,
+    /// Resumable sessions, each a connection's `Ctx` (empty unless
+    /// `Config::resume` is set).
+    pub sessions: Sessions<dyn Any + Send + Sync>,
 }
 
 impl Hub {
@@ -74,6 +79,7 @@ impl Hub {
             connections: watch::Sender::new(0),
             adapter: OnceLock::new(),
             types: metrics::Types::default(),
+            sessions: Sessions::default(),
         }
     }
 

@@ -30,17 +30,19 @@ mod node;
 mod origin;
 mod outbox;
 mod peer;
+mod replay;
 mod requests;
 mod room;
 mod router;
 mod send;
 mod serve;
 mod server;
+mod session;
 mod transport;
 /// The RFC 6455 codec, [`zocket_ws`], under its old path.
 pub use zocket_ws as ws;
 
-pub use config::{Compression, Config, OriginPolicy, RateLimit};
+pub use config::{Compression, Config, OriginPolicy, RateLimit, Resume};
 pub use ctx::{Ctx, Rooms};
 pub use delivery::Delivery;
 pub use echo::Echo;

@@ -82,6 +82,12 @@ impl Outbox {
         }
     }
 
+    /// An empty, open queue with this one's bounds: for the new
+    /// connection of a resumed session.
+    pub fn reopened(&self) -> Outbox {
+        Outbox::new(self.max_frames, self.max_bytes)
+    }
+
     /// Queues a frame; `Ok(true)` when the queue was empty before (the
     /// connection needs a flush). A full queue starts closing with 4008.
     pub fn push(&mut self, frame: WireFrame) -> Result<bool, PushError> {

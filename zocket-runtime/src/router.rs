@@ -33,6 +33,18 @@ pub trait Dispatch<S>: ServerRouter + Sized {
     /// Runs the application's `on_disconnect`, rooms still joined.
     fn on_disconnect(app: &S, cx: &Ctx<Self, Self::Context>) -> impl Future<Output = ()> + Send;
 
+    /// Runs the application's `on_suspend`: a resumable session's
+    /// connection dropped and the session waits for its client.
+    fn on_suspend(_app: &S, _cx: &Ctx<Self, Self::Context>) -> impl Future<Output = ()> + Send {
+        async {}
+    }
+
+    /// Runs the application's `on_resume`: a client took its suspended
+    /// session back, on a new connection.
+    fn on_resume(_app: &S, _cx: &Ctx<Self, Self::Context>) -> impl Future<Output = ()> + Send {
+        async {}
+    }
+
     /// Runs the middleware chain, then the message's handler.
     fn dispatch(
         app: &S,

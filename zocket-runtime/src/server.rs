@@ -2,6 +2,7 @@
 //! then the upgrade), mounting into a user's `Router`, `serve`, and the
 //! handle for sending from outside handlers and shutting down.
 
+use std::any::Any;
 use std::future::Future;
 use std::marker::PhantomData;
 use std::net::SocketAddr;
@@ -19,6 +20,7 @@ use tokio::net::{TcpListener, ToSocketAddrs};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 use zocket_core::protocol::{decode_auth_protocol, SUBPROTOCOL};
+use zocket_core::resume::{ResumeRequest, RESUME_HEADER};
 use zocket_core::{parse_headers, ClientId, HeaderError, MessageSet};
 
 use crate::adapter::Adapter;
@@ -30,7 +32,10 @@ use crate::hub::Hub;
 use crate::limits::{ConnectionLimits, ConnectionPermit};
 use crate::origin;
 use crate::peer::Peer;
+use crate::peer::Unrecoverable;
+use crate::replay::Replay;
 use crate::router::Dispatch;
+use crate::session::{session_frame, Miss, Token};
 use crate::transport::Upgraded;
 use crate::ws::deflate::{self, Agreed, Compression};
 use crate::ws::handshake::{self, HandshakeError};
@@ -483,6 +488,18 @@ where
         Ok(permit) => permit,
         Err(refused) => return refused.into_response(),
     };
+    if hub.config.resume.is_some() {
+        if let Some(request) = resume_request(&headers) {
+            match resume_session::<R, S>(&server, &request, accepted.deflate.as_ref()) {
+                Ok((cx, token)) => {
+                    return resumed::<R, S>(&server, accepted, cx, token, permit, peer_addr)
+                }
+                Err(refused) => {
+                    tracing::debug!(%refused, peer = peer_addr.map(tracing::field::display), "resume refused; a new session starts");
+                }
+            }
+        }
+    }
     // The protocol header carries the auth token: it is read below, not
     // handed to the headers struct as a header of its own.
     let http_pairs = headers
@@ -531,17 +548,136 @@ where
     // happens: after the connection if the upgrade completes, else as soon
     // as it fails.
     let config = &hub.config;
-    let peer = Peer::new(id, config.max_queued_frames, config.max_queued_bytes);
+    let peer = match config.resume {
+        Some(resume) => Peer::resumable(
+            id,
+            config.max_queued_frames,
+            config.max_queued_bytes,
+            Replay::new(resume.max_frames, resume.max_bytes),
+        ),
+        None => Peer::new(id, config.max_queued_frames, config.max_queued_bytes),
+    };
     let cx = Arc::new(Ctx::<R, R::Context>::new(peer, hub.clone(), state));
+    let token = config.resume.map(|_| {
+        let session: Arc<dyn Any + Send + Sync> = cx.clone();
+        hub.sessions.open(session)
+    });
     let (app, failed_app, failed_cx) = (server.app.clone(), server.app.clone(), cx.clone());
-    let hub = hub.clone();
+    let (hub, failed_hub) = (hub.clone(), hub.clone());
+    let failed_token = token.clone();
     let tasks = hub.tasks.clone();
     let failed_span = span.clone();
+    let session = token.map(|token| conn::Attached {
+        token,
+        resumed: false,
+    });
     accepted.respond(
         &tasks,
-        move |upgraded| conn::run::<R, S>(upgraded, app, hub, cx, permit).instrument(span),
-        async move { conn::disconnect::<R, S>(&failed_app, &failed_cx).await }
-            .instrument(failed_span),
+        move |upgraded| conn::run::<R, S>(upgraded, app, hub, cx, permit, session).instrument(span),
+        async move {
+            if let Some(token) = failed_token {
+                failed_hub.sessions.end(&token);
+            }
+            conn::disconnect::<R, S>(&failed_app, &failed_cx).await;
+        }
+        .instrument(failed_span),
+    )
+}
+
+/// The resume request of an upgrade: the `zocket-resume` header, else a
+/// `zocket.resume.` protocol entry. A malformed one is no request.
+fn resume_request(headers: &HeaderMap) -> Option<ResumeRequest> {
+    if let Some(value) = headers.get(RESUME_HEADER) {
+        return value.to_str().ok().and_then(ResumeRequest::parse);
+    }
+    handshake::requested_protocols(headers)
+        .filter_map(|entry| std::str::from_utf8(entry).ok())
+        .find_map(ResumeRequest::from_protocol_entry)
+}
+
+/// Why a resume request gets a new session instead.
+#[derive(Debug, thiserror::Error)]
+enum ResumeRefused {
+    #[error(transparent)]
+    Miss(#[from] Miss),
+    #[error(transparent)]
+    Unrecoverable(#[from] Unrecoverable),
+}
+
+/// A session's connection state, as the session table holds it.
+type SessionCtx<R, S> = Arc<Ctx<R, <R as Dispatch<S>>::Context>>;
+
+/// Takes over the suspended session the request names and queues for the
+/// new connection what the client missed. A session taken over but unable
+/// to go on (frames trimmed) ends here: its `on_disconnect` runs.
+fn resume_session<R, S>(
+    server: &Zocket<R, S>,
+    request: &ResumeRequest,
+    deflate: Option<&Agreed>,
+) -> Result<(SessionCtx<R, S>, Token), ResumeRefused>
+where
+    R: Dispatch<S>,
+    S: Send + Sync + 'static,
+{
+    let hub = &server.hub;
+    let token = Token::parse(&request.token).ok_or(Miss::Unknown)?;
+    let (session, next) = hub.sessions.resume(&token)?;
+    // One router per hub: every session is this router's `Ctx`.
+    let cx = session
+        .downcast::<Ctx<R, R::Context>>()
+        .map_err(|_| Miss::Unknown)?;
+    let first = session_frame(cx.client_id(), &next, true);
+    match cx.peer().reattach(request.position, deflate, first) {
+        Ok(()) => Ok((cx, next)),
+        Err(unrecoverable) => {
+            if hub.sessions.end(&next) {
+                let (app, hub) = (server.app.clone(), hub.clone());
+                hub.tasks.clone().spawn(async move {
+                    conn::end_session::<R, S>(&app, &hub, &cx).await;
+                });
+            }
+            Err(unrecoverable.into())
+        }
+    }
+}
+
+/// Answers a resume that took its session over: the connection continues
+/// it (`on_connect` does not run again); if the upgrade fails, the session
+/// is suspended again for the rest of a window.
+fn resumed<R, S>(
+    server: &Zocket<R, S>,
+    accepted: Accepted,
+    cx: Arc<Ctx<R, R::Context>>,
+    token: Token,
+    permit: ConnectionPermit,
+    peer_addr: Option<SocketAddr>,
+) -> Response
+where
+    R: Dispatch<S>,
+    S: Send + Sync + 'static,
+{
+    let span = tracing::info_span!(
+        "connection",
+        client = %cx.client_id(),
+        peer = peer_addr.map(tracing::field::display),
+        resumed = true,
+    );
+    let (app, failed_app) = (server.app.clone(), server.app.clone());
+    let (hub, failed_hub) = (server.hub.clone(), server.hub.clone());
+    let (failed_cx, failed_token) = (cx.clone(), token.clone());
+    let tasks = hub.tasks.clone();
+    let failed_span = span.clone();
+    let session = Some(conn::Attached {
+        token,
+        resumed: true,
+    });
+    accepted.respond(
+        &tasks,
+        move |upgraded| conn::run::<R, S>(upgraded, app, hub, cx, permit, session).instrument(span),
+        async move {
+            conn::suspend::<R, S>(&failed_app, &failed_hub, &failed_cx, failed_token, false).await;
+        }
+        .instrument(failed_span),
     )
 }
 

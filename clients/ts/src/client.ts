@@ -53,6 +53,15 @@ export const ReadyState = {
 
 export type ReadyState = (typeof ReadyState)[keyof typeof ReadyState];
 
+/** What `onResumed` listeners learn after a reconnect that asked to resume its session. */
+export interface Resumed {
+  /** True: nothing was missed. False: a fresh session (window over, messages trimmed, server restarted). */
+  recovered: boolean;
+}
+
+/** The frame a server that keeps sessions opens every connection with (PROTOCOL.md §12). */
+export const SESSION_TYPE = "zocket.session";
+
 /** What `onClose` listeners learn about a closed (or failed) connection. */
 export interface CloseInfo {
   /** The close code (1006 when the connection was lost or never opened). */
@@ -177,6 +186,16 @@ export interface ZocketClient<R extends RouterShape> {
    * answer a pending call (the call rejects instead).
    */
   onError(listener: (error: ZocketErrorPayload) => void): Unsubscribe;
+  /**
+   * After a reconnect to a server that keeps sessions (PROTOCOL.md §12):
+   * whether the session was recovered. `recovered: true`: same client id,
+   * same rooms, and every message sent meanwhile has arrived (or follows,
+   * in order, before anything new). `false`: a new session; rejoin rooms.
+   * Same as the Rust client's `on_resumed`.
+   */
+  onResumed(listener: (resumed: Resumed) => void): Unsubscribe;
+  /** The client id the server gave this session, if it keeps sessions (else `null`). */
+  readonly clientId: string | null;
   /** Closes the connection and stops reconnecting; drops queued messages. */
   close(code?: number, reason?: string): void;
   /** Drops the current connection (if any) and connects again now, resetting the backoff. Also reopens a closed client. */
@@ -227,6 +246,10 @@ export function createZocketClient<R extends RouterShape>(url: string | URL, ...
     onOpen: (listener) => connection.onOpen(listener),
     onClose: (listener) => connection.onClose(listener),
     onError: (listener) => connection.onError(listener),
+    onResumed: (listener) => connection.onResumed(listener),
+    get clientId() {
+      return connection.clientId;
+    },
     close: (code, reason) => connection.close(code, reason),
     reconnect: () => connection.reconnect(),
     get readyState() {
@@ -273,6 +296,15 @@ class Connection {
   private opens = 0;
   private readonly closeListeners = new Set<Listener<CloseInfo>>();
   private readonly errorListeners = new Set<Listener<ZocketErrorPayload>>();
+  private readonly resumedListeners = new Set<Listener<Resumed>>();
+  /**
+   * The session to resume: the latest token and the frames of the session
+   * received (every text frame but `zocket.session`); `null` until a
+   * server that keeps sessions sends one.
+   */
+  private session: { token: string; clientId: string; received: number } | null = null;
+  /** The current connection offered to resume. */
+  private askedResume = false;
 
   constructor(url: string | URL, options: BaseOptions & { headers?: HeaderValues<object> }) {
     this.baseUrl = new URL(url);
@@ -461,6 +493,14 @@ class Connection {
     return addListener(this.errorListeners, fn);
   }
 
+  onResumed(fn: (resumed: Resumed) => void): Unsubscribe {
+    return addListener(this.resumedListeners, fn);
+  }
+
+  get clientId(): string | null {
+    return this.session?.clientId ?? null;
+  }
+
   close(code = 1000, reason = ""): void {
     if (this.state === "closing" || this.state === "closed") return;
     this.clearTimer();
@@ -538,9 +578,28 @@ class Connection {
   }
 
   private offeredProtocols(): string | string[] | undefined {
-    if (this.headerTransport !== "subprotocol") return this.protocols;
+    // A browser cannot set headers: the resume request travels as a
+    // protocol entry next to `zocket` (PROTOCOL.md §12).
+    const session = this.session;
+    this.askedResume = session !== null;
+    const resume = session === null ? [] : [`zocket.resume.${session.token}.${session.received}`];
+    if (this.headerTransport !== "subprotocol" && resume.length === 0) return this.protocols;
     const extra = this.protocols === undefined ? [] : Array.isArray(this.protocols) ? this.protocols : [this.protocols];
-    return ["zocket", authEntry(this.currentHeaders()), ...extra];
+    const auth = this.headerTransport === "subprotocol" ? [authEntry(this.currentHeaders())] : [];
+    return ["zocket", ...auth, ...resume, ...extra.filter((p) => p !== "zocket")];
+  }
+
+  /** A `zocket.session` frame: the token to resume with next, and the answer to this connection's resume. */
+  private handleSession(payload: unknown): void {
+    const p = (payload ?? {}) as { clientId?: unknown; token?: unknown; recovered?: unknown };
+    if (typeof p.token !== "string" || typeof p.clientId !== "string") return;
+    const recovered = p.recovered === true;
+    const received = recovered && this.session ? this.session.received : 0;
+    this.session = { token: p.token, clientId: p.clientId, received };
+    if (this.askedResume) {
+      this.askedResume = false;
+      this.emit(this.resumedListeners, { recovered });
+    }
   }
 
   private handleOpen(socket: WebSocketLike): void {
@@ -568,10 +627,20 @@ class Connection {
     try {
       frame = JSON.parse(data);
     } catch {
+      frame = null;
+    }
+    const { type, payload, rpcId: rawRpcId } = (typeof frame === "object" && frame !== null ? frame : {}) as {
+      type?: unknown;
+      payload?: unknown;
+      rpcId?: unknown;
+    };
+    if (type === SESSION_TYPE) {
+      this.handleSession(payload);
       return;
     }
-    if (typeof frame !== "object" || frame === null) return;
-    const { type, payload, rpcId: rawRpcId } = frame as { type?: unknown; payload?: unknown; rpcId?: unknown };
+    // Every other text frame counts, whatever it is: the server counts
+    // them all, and the count is where a resume starts again.
+    if (this.session) this.session.received += 1;
     if (typeof type !== "string") return;
     const rpcId = typeof rawRpcId === "string" ? rawRpcId : undefined;
     if (type === RPC_RESPONSE_TYPE) {

@@ -78,27 +78,46 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     });
 
-    // The server forgets rooms when a connection drops: rejoin on every
-    // connection. `on_open` runs at once for this one (open since
+    // A server that forgets rooms when a connection drops needs a rejoin
+    // on every connection. `on_open` runs at once for this one (open since
     // `connect` returned), then after every reconnect, and what it sends
-    // goes out before lines typed while offline.
+    // goes out before lines typed while offline. A server that keeps
+    // sessions (`chat --resume`) says so in its first frame (the client
+    // then knows its `client_id`), and after a reconnect whether the
+    // session was recovered: rooms and missed messages kept, or a new
+    // session that must rejoin.
     let rooms_in = Arc::new(Mutex::new(Rooms::new(&args.room)));
-    let rejoin = {
+    let rejoin: Arc<dyn Fn() + Send + Sync> = {
         let client = client.clone();
         let rooms_in = rooms_in.clone();
-        move || {
+        Arc::new(move || {
             let all = rooms(&rooms_in).all();
             for room_id in all {
                 let _ = client.send().rooms().join(rooms::Join { room_id });
             }
-        }
+        })
     };
     let first = AtomicBool::new(true);
-    client.on_open(move || {
-        if !first.swap(false, Ordering::Relaxed) {
-            eprintln!("* connected again");
+    client.on_open({
+        let client = client.clone();
+        let rejoin = rejoin.clone();
+        move || {
+            let first = first.swap(false, Ordering::Relaxed);
+            if !first {
+                eprintln!("* connected again");
+            }
+            if first || client.client_id().is_none() {
+                rejoin();
+            }
         }
-        rejoin();
+    });
+    client.on_resumed(move |resumed| {
+        if resumed.recovered {
+            eprintln!("* resumed: same rooms, nothing missed");
+        } else {
+            eprintln!("* new session: rejoining rooms (messages sent meanwhile are lost)");
+            rejoin();
+        }
     });
 
     let mut lines = BufReader::new(tokio::io::stdin()).lines();

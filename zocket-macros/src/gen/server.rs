@@ -234,8 +234,28 @@ fn root_items(router: &Router, ns: &Namespace) -> TokenStream {
             > + ::core::marker::Send;
 
             /// Runs once the connection has ended, while it is still in its
-            /// rooms; it can send. Afterwards it leaves every room.
+            /// rooms; it can send. Afterwards it leaves every room. With
+            /// `Config::resume`, once the session has ended: a clean close,
+            /// or a drop not resumed within the window.
             fn on_disconnect(
+                &self,
+                _cx: &Ctx<Self::Context>,
+            ) -> impl ::core::future::Future<Output = ()> + ::core::marker::Send {
+                async {}
+            }
+
+            /// With `Config::resume`: the connection dropped and the
+            /// session (id, context, rooms) waits for its client to resume.
+            fn on_suspend(
+                &self,
+                _cx: &Ctx<Self::Context>,
+            ) -> impl ::core::future::Future<Output = ()> + ::core::marker::Send {
+                async {}
+            }
+
+            /// With `Config::resume`: the client resumed its suspended
+            /// session on a new connection.
+            fn on_resume(
                 &self,
                 _cx: &Ctx<Self::Context>,
             ) -> impl ::core::future::Future<Output = ()> + ::core::marker::Send {
@@ -295,6 +315,20 @@ fn root_items(router: &Router, ns: &Namespace) -> TokenStream {
                 cx: &Ctx<Self::Context>,
             ) -> impl ::core::future::Future<Output = ()> + ::core::marker::Send {
                 <S as Server>::on_disconnect(app, cx)
+            }
+
+            fn on_suspend(
+                app: &S,
+                cx: &Ctx<Self::Context>,
+            ) -> impl ::core::future::Future<Output = ()> + ::core::marker::Send {
+                <S as Server>::on_suspend(app, cx)
+            }
+
+            fn on_resume(
+                app: &S,
+                cx: &Ctx<Self::Context>,
+            ) -> impl ::core::future::Future<Output = ()> + ::core::marker::Send {
+                <S as Server>::on_resume(app, cx)
             }
 
             async fn dispatch(
