@@ -28,7 +28,7 @@ trap cleanup EXIT
 # start_node LOG ARGS... → prints "PID PORT"
 start_node() {
   local log="$1"; shift
-  taskset -c 0 "$CHAT" --addr 127.0.0.1:0 --max-connections-per-ip 1000000 --rate-limit 0 "$@" \
+  taskset -c 0 "$CHAT" --addr 127.0.0.1:0 --max-connections-per-ip 1000000 --rate-limit 0 --no-resume "$@" \
     >"$log.stdout" 2>"$log.stderr" &
   local pid=$!
   PIDS+=("$pid")

@@ -18,8 +18,10 @@
 # options:
 #   --zocket-cmd CMD   command that starts the zocket server (must print "LISTENING <port>");
 #                      default: $TARGET/release/chat --addr 127.0.0.1:0
-#                      --max-connections-per-ip 1000000 --rate-limit 0 (all load comes
-#                      from 127.0.0.1 and publishers send thousands of messages/s)
+#                      --max-connections-per-ip 1000000 --rate-limit 0 --no-resume (all
+#                      load comes from 127.0.0.1 and publishers send thousands of
+#                      messages/s; the peers keep no sessions, so neither does zocket:
+#                      `compare` measures what resume costs)
 #   --servers LIST     comma-separated subset of: zocket,chat-axum,raw-axum,socketioxide,bun
 #                      (default: all but chat-axum, the same chat mounted at /ws in an
 #                      axum app served by axum::serve, without zocket's accept loop)
@@ -95,7 +97,7 @@ else
     HAVE_ZOCKET=1
     # The load comes from one IP and publishers exceed the per-connection
     # rate limit by design: lift both production limits for the benchmark.
-    ZOCKET_CMD="$BIN/chat --addr 127.0.0.1:0 --max-connections-per-ip 1000000 --rate-limit 0"
+    ZOCKET_CMD="$BIN/chat --addr 127.0.0.1:0 --max-connections-per-ip 1000000 --rate-limit 0 --no-resume"
   fi
 fi
 
@@ -202,7 +204,7 @@ start_server() {
   case "$name" in
     zocket) cmd="$ZOCKET_CMD" ;;
     # Same lifted limits as the chat example above.
-    chat-axum) cmd="$BIN/chat-axum --addr 127.0.0.1:0 --max-connections-per-ip 1000000 --rate-limit 0" ;;
+    chat-axum) cmd="$BIN/chat-axum --addr 127.0.0.1:0 --max-connections-per-ip 1000000 --rate-limit 0 --no-resume" ;;
     raw-axum) cmd="$BIN/raw-axum --addr 127.0.0.1:0" ;;
     socketioxide) cmd="$BIN/socketioxide --addr 127.0.0.1:0" ;;
     bun) cmd="$BUN $ROOT/bench/bun/server.ts --addr 127.0.0.1:0" ;;

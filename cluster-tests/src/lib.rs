@@ -194,29 +194,37 @@ pub enum BusKind {
 impl BusKind {
     /// A fresh adapter; fast heartbeats so failure tests are quick.
     pub fn adapter(&self) -> Bus {
+        self.adapter_with_buffer(None)
+    }
+
+    /// As [`BusKind::adapter`], with an op buffer of `buffer` operations
+    /// (the adapter's default when `None`).
+    pub fn adapter_with_buffer(&self, buffer: Option<usize>) -> Bus {
         let hb = Duration::from_millis(200);
         let dead = Duration::from_millis(1000);
         let backoff = (Duration::from_millis(50), Duration::from_millis(500));
         match self {
-            BusKind::Redis { url, prefix } => Bus::Redis(
-                RedisAdapter::new(
-                    RedisConfig::new(url.clone())
-                        .prefix(prefix.clone())
-                        .heartbeat(hb, dead)
-                        .backoff(backoff.0, backoff.1),
-                )
-                .expect("valid redis config"),
-            ),
-            BusKind::Nats { url, prefix } => Bus::Nats(
-                NatsAdapter::new(
-                    NatsConfig::new(url.clone())
-                        .prefix(prefix.clone())
-                        .heartbeat(hb, dead)
-                        .query_timeout(Duration::from_millis(500))
-                        .backoff(backoff.0, backoff.1),
-                )
-                .expect("valid nats config"),
-            ),
+            BusKind::Redis { url, prefix } => {
+                let mut config = RedisConfig::new(url.clone())
+                    .prefix(prefix.clone())
+                    .heartbeat(hb, dead)
+                    .backoff(backoff.0, backoff.1);
+                if let Some(ops) = buffer {
+                    config = config.buffer(ops);
+                }
+                Bus::Redis(RedisAdapter::new(config).expect("valid redis config"))
+            }
+            BusKind::Nats { url, prefix } => {
+                let mut config = NatsConfig::new(url.clone())
+                    .prefix(prefix.clone())
+                    .heartbeat(hb, dead)
+                    .query_timeout(Duration::from_millis(500))
+                    .backoff(backoff.0, backoff.1);
+                if let Some(ops) = buffer {
+                    config = config.buffer(ops);
+                }
+                Bus::Nats(NatsAdapter::new(config).expect("valid nats config"))
+            }
         }
     }
 }
@@ -238,6 +246,11 @@ pub struct Node {
 
 impl Node {
     pub async fn start(kind: &BusKind) -> Node {
+        Node::start_on(kind.adapter()).await
+    }
+
+    /// A node on an adapter built by the caller.
+    pub async fn start_on(bus: Bus) -> Node {
         // RUST_LOG=zocket_redis=debug,zocket_nats=debug to see the adapters.
         let _ = tracing_subscriber::fmt()
             .with_env_filter(
@@ -246,7 +259,6 @@ impl Node {
             )
             .with_test_writer()
             .try_init();
-        let bus = kind.adapter();
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let server = app::Router::server(App);
@@ -380,7 +392,12 @@ impl Peer {
 
     /// The next message (any), within [`WAIT`].
     pub async fn next(&mut self) -> Option<app::Outgoing> {
-        timeout(WAIT, self.messages.next()).await.ok().flatten()
+        self.next_within(WAIT).await
+    }
+
+    /// The next message (any), within `within`.
+    pub async fn next_within(&mut self, within: Duration) -> Option<app::Outgoing> {
+        timeout(within, self.messages.next()).await.ok().flatten()
     }
 
     /// Skips messages until `pick` matches one, within [`WAIT`] overall.

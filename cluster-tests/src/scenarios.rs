@@ -257,3 +257,71 @@ fn broker_kind(kind: &BusKind) -> &'static str {
         BusKind::Nats { .. } => "nats",
     }
 }
+
+/// Joins lost to a full op buffer (one slot, many joins at once) must not
+/// leave rooms unsubscribed: the adapter rebuilds its subscriptions from
+/// the local rooms, so every room's traffic from another node arrives.
+pub async fn lost_joins_resync(kind: &BusKind) {
+    const ROOMS: usize = 48;
+    let tiny = Node::start_on(kind.adapter_with_buffer(Some(1))).await;
+    let other = Node::start(kind).await;
+    let speaker = Peer::join(&other.url, "speakers").await;
+    let mut listener = Peer::join(&tiny.url, "r0").await;
+    // Every join at once: the handlers queue them faster than the worker
+    // subscribes (a round trip each), so the one-slot buffer overflows.
+    for i in 1..ROOMS {
+        listener
+            .client
+            .send()
+            .room()
+            .join(app::room::Join {
+                room: format!("r{i}"),
+            })
+            .expect("send join");
+    }
+    let mut joined = 1;
+    while joined < ROOMS {
+        listener
+            .next_where(|m| match m {
+                app::Outgoing::Room(app::room::Outgoing::Joined(_)) => Some(()),
+                _ => None,
+            })
+            .await
+            .expect("every join acknowledged");
+        joined += 1;
+    }
+    // A room's subscription has no event to wait on: the speaker says the
+    // same thing again, once a second (within its rate limit), until it
+    // arrives; a room left unsubscribed never hears it.
+    let mut heard = BTreeSet::new();
+    let deadline = Instant::now() + WAIT;
+    while heard.len() < ROOMS && Instant::now() < deadline {
+        for i in 0..ROOMS {
+            let room = format!("r{i}");
+            if !heard.contains(&room) {
+                speaker.say(&room, i as u64, false);
+            }
+        }
+        let round = Instant::now() + Duration::from_secs(1);
+        while heard.len() < ROOMS {
+            let left = round.saturating_duration_since(Instant::now());
+            let Some(message) = listener.next_within(left).await else {
+                break;
+            };
+            if let app::Outgoing::Room(app::room::Outgoing::Said(said)) = message {
+                assert_eq!(said.from, speaker.id, "only the speaker talks");
+                heard.insert(said.room);
+            }
+        }
+    }
+    let deaf: Vec<String> = (0..ROOMS)
+        .map(|i| format!("r{i}"))
+        .filter(|room| !heard.contains(room))
+        .collect();
+    assert!(
+        deaf.is_empty(),
+        "rooms whose traffic from the other node never arrived: {deaf:?}"
+    );
+    tiny.shutdown().await;
+    other.shutdown().await;
+}

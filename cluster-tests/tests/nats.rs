@@ -29,6 +29,14 @@ async fn three_nodes_share_rooms() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn joins_lost_to_a_full_buffer_are_resynced() {
+    let Some((kind, _broker)) = kind("resync").await else {
+        return;
+    };
+    scenarios::lost_joins_resync(&kind).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn crashed_node_leaves_membership() {
     let Some((kind, _broker)) = kind("crash").await else {
         return;

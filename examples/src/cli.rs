@@ -36,11 +36,12 @@ pub struct ChatFlags {
     /// chat text travels compressed. Off by default, as in zocket.
     #[arg(long)]
     pub compression: bool,
-    /// Keep a dropped client's session (id, rooms) for 2 minutes and
-    /// replay what it missed when it comes back (PROTOCOL.md, section 12).
-    /// Off, the server forgets a client the moment its connection drops.
+    /// Forget a client the moment its connection drops (its rooms see it
+    /// leave) instead of keeping its session (id, rooms) for 2 minutes and
+    /// replaying what it missed when it comes back (PROTOCOL.md, section
+    /// 12), which the chat does by default.
     #[arg(long)]
-    pub resume: bool,
+    pub no_resume: bool,
 }
 
 impl ChatFlags {
@@ -53,7 +54,7 @@ impl ChatFlags {
         if self.compression {
             config = config.compression(Some(zocket::Compression::default()));
         }
-        if self.resume {
+        if !self.no_resume {
             config = config.resume(Some(zocket::Resume::default()));
         }
         if let Some(rate) = self.rate_limit {

@@ -229,6 +229,18 @@ impl RawClient {
         RawClient { ws }
     }
 
+    /// Connects to a server that keeps sessions (`Config::resume`, as the
+    /// chat example does) and checks its first frame: a fresh
+    /// `zocket.session`. Returns the client and that frame's payload.
+    pub async fn connect_session(url: &str) -> (RawClient, Value) {
+        let mut client = RawClient::connect(url).await;
+        let first = client.recv_json().await;
+        assert_eq!(first["type"], "zocket.session", "first frame: {first}");
+        assert_eq!(first["payload"]["recovered"], false, "first frame: {first}");
+        let payload = first["payload"].clone();
+        (client, payload)
+    }
+
     pub fn from_stream(ws: WebSocketStream<MaybeTlsStream<TcpStream>>) -> RawClient {
         RawClient { ws }
     }

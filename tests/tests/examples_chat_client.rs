@@ -34,7 +34,7 @@ async fn expect_message(c: &mut RawClient, user: &str, content: &str) {
 async fn chat_client_refuses_mistakes_locally_and_stays_connected() {
     let server = Example::start("chat", &[]).await;
     let url = format!("ws://{}/", server.addr());
-    let mut observer = RawClient::connect(&format!("{url}?user-name=Obs")).await;
+    let (mut observer, _) = RawClient::connect_session(&format!("{url}?user-name=Obs")).await;
     observer
         .send_json(json!({"type": "rooms.join", "payload": {"roomId": "general"}}))
         .await;

@@ -34,7 +34,7 @@ const EVIL_ROOM: &str = "lobby\nFORGED room\x1b[31m";
 async fn chat_logs_peer_strings_escaped_and_truncated() {
     let mut chat = Example::start("chat", &[]).await;
     let url = format!("ws://{}/?user-name={}", chat.addr(), query_value(EVIL_NAME));
-    let mut mallory = RawClient::connect(&url).await;
+    let (mut mallory, _) = RawClient::connect_session(&url).await;
 
     mallory
         .send_json(json!({"type":"rooms.join","payload":{"roomId":EVIL_ROOM}}))
@@ -106,7 +106,8 @@ async fn chat_logs_peer_strings_escaped_and_truncated() {
 #[tokio::test]
 async fn chat_stops_on_sigterm_with_1001_and_exit_status_0() {
     let mut chat = Example::start("chat", &[]).await;
-    let mut alice = RawClient::connect(&format!("ws://{}/?user-name=Alice", chat.addr())).await;
+    let (mut alice, _) =
+        RawClient::connect_session(&format!("ws://{}/?user-name=Alice", chat.addr())).await;
     // A round trip: the connection is registered before the signal.
     alice
         .send_text(r#"{"type":"rooms.join","payload":{"roomId":"general"}}"#)
@@ -149,7 +150,8 @@ async fn chat_logs_connections_in_spans_and_refused_handshakes_without_queries()
     let addr = chat.addr();
     let secret = "s3cr3t-t0ken";
 
-    let mut dave = RawClient::connect(&format!("ws://{addr}/?user-name=Dave&token={secret}")).await;
+    let (mut dave, _) =
+        RawClient::connect_session(&format!("ws://{addr}/?user-name=Dave&token={secret}")).await;
     dave.send_text(r#"{"type":"rooms.message","payload":{"roomId":"attic","content":"x"}}"#)
         .await;
     assert_eq!(dave.recv_json().await["payload"]["code"], "handler_error");

@@ -1,4 +1,4 @@
-//! The chat example with resumable sessions (`chat --resume`) and the
+//! The chat example with resumable sessions (on by default) and the
 //! terminal chat client, both as child processes, the client behind the
 //! proxy of `zocket_tests::proxy`: a cut connection comes back as the same
 //! session, the client says so, gets the message sent while it was away,
@@ -30,10 +30,10 @@ async fn expect_message(c: &mut RawClient, user: &str, content: &str) {
 
 #[tokio::test]
 async fn chat_client_resumes_through_a_cut() {
-    let server = Example::start("chat", &["--resume"]).await;
+    let server = Example::start("chat", &[]).await;
     let proxy = Proxy::start(server.addr().parse().expect("server address")).await;
-    let mut observer = RawClient::connect(&format!("ws://{}/?user-name=Obs", server.addr())).await;
-    assert_eq!(observer.recv_json().await["type"], "zocket.session");
+    let (mut observer, _) =
+        RawClient::connect_session(&format!("ws://{}/?user-name=Obs", server.addr())).await;
     observer
         .send_json(json!({"type": "rooms.join", "payload": {"roomId": "general"}}))
         .await;

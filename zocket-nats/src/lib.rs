@@ -150,8 +150,10 @@ impl Bus for Nats {
     type Session = worker::Session;
 
     const NAME: &'static str = "NATS";
-    /// A lost join or leave counts as dropped, like a send.
-    const OVERFLOW: Overflow = Overflow::Drop;
+    /// A lost join would leave its room unsubscribed (the room's traffic
+    /// from other nodes never reaching it) until the node restarts: the
+    /// worker reconciles the subscriptions with the local rooms instead.
+    const OVERFLOW: Overflow = Overflow::Resync;
 
     fn open(config: &NatsConfig) -> Result<Self, NatsAdapterError> {
         config::check(config)?;

@@ -170,6 +170,31 @@ impl zocket_runtime::cluster::Session<Nats> for Session {
         Ok(())
     }
 
+    /// Subscribes to every local room and drops the subscriptions of rooms
+    /// with no local member left, whichever joins and leaves were lost.
+    async fn resync(&mut self, cx: &Arc<Context<Nats>>) -> Result<(), Failure> {
+        let local: std::collections::HashSet<String> = cx
+            .local()
+            .snapshot()
+            .into_iter()
+            .map(|(room, _)| room)
+            .collect();
+        self.rooms.retain(|room, reader| {
+            let keep = local.contains(room);
+            if !keep {
+                reader.abort();
+            }
+            keep
+        });
+        for room in local {
+            if let Err(error) = self.subscribe_room(cx, room).await {
+                tracing::warn!(%error, "NATS subscribe failed");
+            }
+        }
+        let _ = self.client.flush().await;
+        Ok(())
+    }
+
     async fn leave(&mut self, cx: &Arc<Context<Nats>>) -> Result<(), Failure> {
         self.beat(cx, true).await;
         let _ = self.client.flush().await;

@@ -94,32 +94,47 @@ async function startProxy(port: number) {
   };
 }
 
+/** Starts the chat binary on a free loopback port with `args`. */
+async function spawnChat(args: string[]): Promise<{ server: ChildProcess; url: string }> {
+  const server = spawn(BIN, ["--addr", "127.0.0.1:0", ...args], {
+    stdio: ["ignore", "pipe", "inherit"],
+    env: { ...process.env, NO_COLOR: "1" },
+  });
+  const port = await within(
+    new Promise<number>((ok, fail) => {
+      server.once("exit", (code) => fail(new Error(`chat exited (${code}) before listening`)));
+      createInterface({ input: server.stdout! }).on("line", (line) => {
+        const m = /^LISTENING (\d+)$/.exec(line);
+        if (m) ok(Number(m[1]));
+      });
+    }),
+    "the chat server to listen",
+    15_000,
+  );
+  return { server, url: `ws://127.0.0.1:${port}/` };
+}
+
 describe("against the Rust chat server", { skip: !present }, () => {
   let server: ChildProcess;
   let url = "";
+  let keeping: ChildProcess;
+  let keepingUrl = "";
   const clients: ZocketClient<Chat>[] = [];
 
   before(async () => {
-    server = spawn(BIN, ["--addr", "127.0.0.1:0"], { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, NO_COLOR: "1" } });
-    const port = await within(
-      new Promise<number>((ok, fail) => {
-        server.once("exit", (code) => fail(new Error(`chat exited (${code}) before listening`)));
-        createInterface({ input: server.stdout! }).on("line", (line) => {
-          const m = /^LISTENING (\d+)$/.exec(line);
-          if (m) ok(Number(m[1]));
-        });
-      }),
-      "the chat server to listen",
-      15_000,
-    );
-    url = `ws://127.0.0.1:${port}/`;
+    // The chat keeps sessions by default (PROTOCOL.md § 12); most tests
+    // here are about a server that does not, which the last one is not.
+    ({ server, url } = await spawnChat(["--no-resume"]));
+    ({ server: keeping, url: keepingUrl } = await spawnChat([]));
   });
 
   after(async () => {
     for (const c of clients) c.close();
-    const exited = new Promise((done) => server.once("exit", done));
-    server.kill("SIGTERM");
-    await within(exited, "the chat server to stop", 10_000);
+    for (const child of [server, keeping]) {
+      const exited = new Promise((done) => child.once("exit", done));
+      child.kill("SIGTERM");
+      await within(exited, "the chat server to stop", 10_000);
+    }
   });
 
   function connect(name: string): ZocketClient<Chat> {
@@ -200,5 +215,42 @@ describe("against the Rust chat server", { skip: !present }, () => {
     assert.equal(error.code, "invalid_payload");
     assert.equal(error.for, "rooms.join");
     assert.equal(error.path, "roomId");
+  });
+
+  it("with sessions kept, resumes after a cut: no re-join, what was said meanwhile, the offline line", async () => {
+    const proxy = await startProxy(Number(new URL(keepingUrl).port));
+    try {
+      const bob = createZocketClient<Chat>(keepingUrl, { headers: { "user-name": "Bob" }, WebSocket });
+      clients.push(bob);
+      await bob.call.rooms.join({ roomId: "kept" });
+      const alice = createZocketClient<Chat>(proxy.url, {
+        headers: { "user-name": "Alice" },
+        WebSocket,
+        reconnect: { initialDelayMs: 5, maxDelayMs: 50 },
+      });
+      clients.push(alice);
+      await alice.call.rooms.join({ roomId: "kept" });
+      const joins: string[] = [];
+      bob.on.rooms.onJoin(({ userName }) => joins.push(userName));
+      const firstId = alice.clientId;
+      assert.ok(firstId, "the session frame gave Alice her id");
+
+      const closed = nextEvent(alice.onClose, "Alice's connection cut");
+      proxy.cut();
+      await closed;
+      const resumed = nextEvent(alice.onResumed, "Alice's resume");
+      const missed = nextEvent(alice.on.rooms.onMessage, "the line said while away", (m) => m.content === "while away");
+      const line = nextEvent(bob.on.rooms.onMessage, "the offline line", (m) => m.content === "typed offline");
+      bob.send.rooms.message({ roomId: "kept", content: "while away" });
+      alice.send.rooms.message({ roomId: "kept", content: "typed offline" });
+      proxy.open();
+      assert.deepEqual(await resumed, { recovered: true });
+      assert.equal((await missed).userName, "Bob");
+      assert.equal((await line).userName, "Alice");
+      assert.equal(alice.clientId, firstId, "same session, same id");
+      assert.deepEqual(joins, [], "the room saw no re-join");
+    } finally {
+      await proxy.close();
+    }
   });
 });

@@ -82,9 +82,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // on every connection. `on_open` runs at once for this one (open since
     // `connect` returned), then after every reconnect, and what it sends
     // goes out before lines typed while offline. A server that keeps
-    // sessions (`chat --resume`) says so in its first frame (the client
-    // then knows its `client_id`), and after a reconnect whether the
-    // session was recovered: rooms and missed messages kept, or a new
+    // sessions (the chat does, unless started with `--no-resume`) says so
+    // in its first frame (the client then knows its `client_id`), and after
+    // a reconnect whether the session was recovered: rooms and missed messages kept, or a new
     // session that must rejoin.
     let rooms_in = Arc::new(Mutex::new(Rooms::new(&args.room)));
     let rejoin: Arc<dyn Fn() + Send + Sync> = {

@@ -265,20 +265,40 @@ function start(name: string, firstRoom: string): void {
   const c = createZocketClient<ChatRouter>(url, { headers: { "user-name": me } });
   client = c;
 
-  // The server forgets rooms when a connection drops: (re)join them all on
-  // every open. onOpen runs before anything queued is sent.
-  c.onOpen(() => {
-    setStatus("open", "Connected");
+  // A server that forgets rooms when a connection drops needs every room
+  // joined again on every open (onOpen runs before anything queued is
+  // sent). A server that keeps sessions (the chat does, unless started
+  // with `--no-resume`) says so in its first frame, which gives the client
+  // its id; after a reconnect it then says whether the session was recovered (rooms and
+  // missed messages kept) or is new and must rejoin.
+  const rejoin = (): void => {
     for (const id of rooms.keys()) {
       pendingJoins.add(id);
       requestJoin(c, id);
     }
+  };
+  let opened = false;
+  c.onOpen(() => {
+    setStatus("open", "Connected");
+    const first = !opened;
+    opened = true;
+    if (first || c.clientId === null) rejoin();
+  });
+  c.onResumed(({ recovered }) => {
+    const text = recovered
+      ? "Reconnected: same session, nothing missed"
+      : "Reconnected as a new session: rejoined, messages sent meanwhile are lost";
+    for (const id of rooms.keys()) add(id, { kind: "notice", text, at: now(), error: !recovered });
+    if (!recovered) rejoin();
   });
   c.onClose((info) => {
     setStatus(
       info.willReconnect ? "connecting" : "closed",
       info.willReconnect ? `Reconnecting in ${Math.ceil((info.delayMs ?? 0) / 1000)} s…` : "Disconnected",
     );
+    if (opened && info.willReconnect) {
+      for (const id of rooms.keys()) add(id, { kind: "notice", text: "Connection lost; reconnecting…", at: now() });
+    }
   });
   c.onError((e) => {
     const target = current ?? rooms.keys().next().value;

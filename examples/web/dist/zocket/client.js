@@ -14,6 +14,8 @@ export const ReadyState = {
     /** Closed for good: after `close()`, or a loss with reconnection off. Sends throw. */
     CLOSED: 3,
 };
+/** The frame a server that keeps sessions opens every connection with (PROTOCOL.md §12). */
+export const SESSION_TYPE = "zocket.session";
 /**
  * Connects to a zocket server. `R` is the router type (see `router.ts`).
  *
@@ -35,6 +37,10 @@ export function createZocketClient(url, ...args) {
         onOpen: (listener) => connection.onOpen(listener),
         onClose: (listener) => connection.onClose(listener),
         onError: (listener) => connection.onError(listener),
+        onResumed: (listener) => connection.onResumed(listener),
+        get clientId() {
+            return connection.clientId;
+        },
         close: (code, reason) => connection.close(code, reason),
         reconnect: () => connection.reconnect(),
         get readyState() {
@@ -78,6 +84,15 @@ class Connection {
     opens = 0;
     closeListeners = new Set();
     errorListeners = new Set();
+    resumedListeners = new Set();
+    /**
+     * The session to resume: the latest token and the frames of the session
+     * received (every text frame but `zocket.session`); `null` until a
+     * server that keeps sessions sends one.
+     */
+    session = null;
+    /** The current connection offered to resume. */
+    askedResume = false;
     constructor(url, options) {
         this.baseUrl = new URL(url);
         this.headers = options.headers;
@@ -267,6 +282,12 @@ class Connection {
     onError(fn) {
         return addListener(this.errorListeners, fn);
     }
+    onResumed(fn) {
+        return addListener(this.resumedListeners, fn);
+    }
+    get clientId() {
+        return this.session?.clientId ?? null;
+    }
     close(code = 1000, reason = "") {
         if (this.state === "closing" || this.state === "closed")
             return;
@@ -346,10 +367,29 @@ class Connection {
         return url.toString();
     }
     offeredProtocols() {
-        if (this.headerTransport !== "subprotocol")
+        // A browser cannot set headers: the resume request travels as a
+        // protocol entry next to `zocket` (PROTOCOL.md §12).
+        const session = this.session;
+        this.askedResume = session !== null;
+        const resume = session === null ? [] : [`zocket.resume.${session.token}.${session.received}`];
+        if (this.headerTransport !== "subprotocol" && resume.length === 0)
             return this.protocols;
         const extra = this.protocols === undefined ? [] : Array.isArray(this.protocols) ? this.protocols : [this.protocols];
-        return ["zocket", authEntry(this.currentHeaders()), ...extra];
+        const auth = this.headerTransport === "subprotocol" ? [authEntry(this.currentHeaders())] : [];
+        return ["zocket", ...auth, ...resume, ...extra.filter((p) => p !== "zocket")];
+    }
+    /** A `zocket.session` frame: the token to resume with next, and the answer to this connection's resume. */
+    handleSession(payload) {
+        const p = (payload ?? {});
+        if (typeof p.token !== "string" || typeof p.clientId !== "string")
+            return;
+        const recovered = p.recovered === true;
+        const received = recovered && this.session ? this.session.received : 0;
+        this.session = { token: p.token, clientId: p.clientId, received };
+        if (this.askedResume) {
+            this.askedResume = false;
+            this.emit(this.resumedListeners, { recovered });
+        }
     }
     handleOpen(socket) {
         this.state = "open";
@@ -379,11 +419,17 @@ class Connection {
             frame = JSON.parse(data);
         }
         catch {
+            frame = null;
+        }
+        const { type, payload, rpcId: rawRpcId } = (typeof frame === "object" && frame !== null ? frame : {});
+        if (type === SESSION_TYPE) {
+            this.handleSession(payload);
             return;
         }
-        if (typeof frame !== "object" || frame === null)
-            return;
-        const { type, payload, rpcId: rawRpcId } = frame;
+        // Every other text frame counts, whatever it is: the server counts
+        // them all, and the count is where a resume starts again.
+        if (this.session)
+            this.session.received += 1;
         if (typeof type !== "string")
             return;
         const rpcId = typeof rawRpcId === "string" ? rawRpcId : undefined;
