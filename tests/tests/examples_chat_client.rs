@@ -8,27 +8,10 @@
 
 mod examples_support;
 
-use examples_support::{contains, Example};
-use serde_json::{json, Value};
+use examples_support::{contains, expect_message, on_join, Example};
+use serde_json::json;
 use zocket_examples::terminal::{HELP, MAX_LINE};
 use zocket_tests::RawClient;
-
-fn on_join(room: &str, user: &str) -> Value {
-    json!({"type": "rooms.onJoin", "payload": {"roomId": room, "userName": user}})
-}
-
-/// The observer's next frame, which must be `user`'s message `content`.
-async fn expect_message(c: &mut RawClient, user: &str, content: &str) {
-    let mut frame = c.recv_json().await;
-    frame["payload"]
-        .as_object_mut()
-        .and_then(|p| p.remove("timestamp"))
-        .unwrap_or_else(|| panic!("expected a message, got {frame}"));
-    assert_eq!(
-        frame,
-        json!({"type": "rooms.onMessage", "payload": {"roomId": "general", "userName": user, "content": content}})
-    );
-}
 
 #[tokio::test]
 async fn chat_client_refuses_mistakes_locally_and_stays_connected() {

@@ -275,3 +275,22 @@ pub async fn http_get(addr: &str, path: &str) -> (u16, String) {
         .unwrap_or_else(|| panic!("bad status line in {head:?}"));
     (status, body.to_owned())
 }
+
+/// The chat's join notice for `user` in `room`, as a raw client reads it.
+pub fn on_join(room: &str, user: &str) -> serde_json::Value {
+    serde_json::json!({"type": "rooms.onJoin", "payload": {"roomId": room, "userName": user}})
+}
+
+/// The next frame, which must be `user`'s chat message `content` in
+/// `general` (its timestamp aside).
+pub async fn expect_message(c: &mut zocket_tests::RawClient, user: &str, content: &str) {
+    let mut frame = c.recv_json().await;
+    frame["payload"]
+        .as_object_mut()
+        .and_then(|p| p.remove("timestamp"))
+        .unwrap_or_else(|| panic!("expected a message, got {frame}"));
+    assert_eq!(
+        frame,
+        serde_json::json!({"type": "rooms.onMessage", "payload": {"roomId": "general", "userName": user, "content": content}})
+    );
+}
