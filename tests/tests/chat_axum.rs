@@ -40,8 +40,8 @@ async fn stats_and_chat_through_ws() {
     assert_eq!(stats(&server).await, json!({"connections":0,"rooms":0}));
 
     let ws = format!("ws://{}/ws", server.addr());
-    let mut alice = RawClient::connect(&format!("{ws}?user-name=Alice")).await;
-    let mut anon = RawClient::connect(&ws).await;
+    let (mut alice, _) = RawClient::connect_session(&format!("{ws}?user-name=Alice")).await;
+    let (mut anon, _) = RawClient::connect_session(&ws).await;
     alice
         .send_text(r#"{"type":"rooms.join","payload":{"roomId":"general"}}"#)
         .await;
@@ -99,8 +99,8 @@ async fn page_is_served_and_connects_on_its_own_path() {
     let (status, _) = http_get(&server.addr(), "/app.js").await;
     assert_eq!(status, 200);
     // The page connects to `/` of its host: that upgrades too.
-    let mut page_client =
-        RawClient::connect(&format!("ws://{}/?user-name=Webby", server.addr())).await;
+    let (mut page_client, _) =
+        RawClient::connect_session(&format!("ws://{}/?user-name=Webby", server.addr())).await;
     page_client
         .send_text(r#"{"type":"rooms.join","payload":{"roomId":"lobby"}}"#)
         .await;
