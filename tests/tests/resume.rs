@@ -137,7 +137,28 @@ async fn setup_with(config: Config) -> Setup {
     }
 }
 
+/// A Rust client of the test server, with its messages, its resume
+/// reports and its session's id.
+type Joined = (
+    Client<app::Router>,
+    zocket::client::Messages<app::Router>,
+    mpsc::UnboundedReceiver<bool>,
+    String,
+);
+
 impl Setup {
+    /// A Rust client through the proxy, named `name`: connected (the
+    /// server saw it) and in room `r`.
+    async fn joined_client(&mut self, name: &str) -> Joined {
+        let client = client(&self.proxy.url(), name).await;
+        let mut messages = client.messages();
+        let resumed = resumed_events(&client);
+        let id = client_id(&client).await;
+        assert_eq!(self.next_seen().await, Seen::Connected(id.clone()));
+        join(&client, &mut messages).await;
+        (client, messages, resumed, id)
+    }
+
     async fn next_seen(&mut self) -> Seen {
         tokio::time::timeout(TIMEOUT, self.seen.recv())
             .await
@@ -259,12 +280,7 @@ async fn raw_join(ws: &mut Raw) {
 #[tokio::test]
 async fn a_blip_loses_nothing() {
     let mut s = setup(Resume::default().buffer(4096, 4 << 20)).await;
-    let client = client(&s.proxy.url(), "ann").await;
-    let mut messages = client.messages();
-    let mut resumed = resumed_events(&client);
-    let id = client_id(&client).await;
-    assert_eq!(s.next_seen().await, Seen::Connected(id.clone()));
-    join(&client, &mut messages).await;
+    let (client, mut messages, mut resumed, id) = s.joined_client("ann").await;
     let mut observer = raw(&s.server.url(), None).await;
     let (_, observer_id, _) = session_of(&recv_json(&mut observer).await);
     assert_eq!(s.next_seen().await, Seen::Connected(observer_id.clone()));
@@ -337,12 +353,7 @@ async fn a_blip_loses_nothing() {
 #[tokio::test]
 async fn window_expiry_ends_the_session_with_leave_notices() {
     let mut s = setup(Resume::default().window(Duration::from_millis(300))).await;
-    let client = client(&s.proxy.url(), "ann").await;
-    let mut messages = client.messages();
-    let mut resumed = resumed_events(&client);
-    let id = client_id(&client).await;
-    assert_eq!(s.next_seen().await, Seen::Connected(id.clone()));
-    join(&client, &mut messages).await;
+    let (client, _messages, mut resumed, id) = s.joined_client("ann").await;
     let mut observer = raw(&s.server.url(), None).await;
     let observer_session = recv_json(&mut observer).await;
     let observer_id = observer_session["payload"]["clientId"].clone();
@@ -380,12 +391,7 @@ async fn window_expiry_ends_the_session_with_leave_notices() {
 #[tokio::test]
 async fn a_trimmed_buffer_is_not_recovered() {
     let mut s = setup(Resume::default().buffer(10, 1 << 20)).await;
-    let client = client(&s.proxy.url(), "ann").await;
-    let mut messages = client.messages();
-    let mut resumed = resumed_events(&client);
-    let id = client_id(&client).await;
-    assert_eq!(s.next_seen().await, Seen::Connected(id.clone()));
-    join(&client, &mut messages).await;
+    let (client, _messages, mut resumed, id) = s.joined_client("ann").await;
 
     s.proxy.cut();
     assert_eq!(s.next_seen().await, Seen::Suspended(id.clone()));
